@@ -1,0 +1,3 @@
+from autograder.cli import cli
+
+cli(prog_name="python -m autograder")

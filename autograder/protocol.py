@@ -1,0 +1,255 @@
+"""The wire format between the trusted grader and a worker that runs student code.
+
+Only plain data crosses: a JSON header and raw array buffers (no pickle, ever). A frame is
+
+    8 bytes  big-endian length of the JSON header
+    8 bytes  big-endian length of the array payload
+    header   UTF-8 JSON: {"body": <encoded value>, "arrays": [{"dtype": str, "shape": [int]}]}
+    payload  the arrays' bytes, C order, one after another
+
+Values are encoded as a small tagged tree (see :func:`encode`). Tensors and numpy arrays
+become entries in ``arrays``; objects that are not plain data (a student's ``nn.Module``, an
+optimizer) stay where they were made and travel as a numbered handle (``{"t": "ref"}``).
+
+:func:`decode` is what the trusted side uses on everything a worker sends: it checks sizes,
+dtypes and shapes and builds fresh ``torch.Tensor`` objects, so whatever the worker did, the
+trusted side only ever holds plain tensors, numbers and strings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import struct
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+FRAME_PREFIX = struct.Struct("!QQ")
+MAX_HEADER_BYTES = 4 * 1024 * 1024
+MAX_PAYLOAD_BYTES = 512 * 1024 * 1024
+MAX_DEPTH = 32
+MAX_ITEMS = 100_000
+
+# Array dtypes that may cross the boundary. Object, string and void dtypes never do.
+ALLOWED_DTYPES = {
+    "bool": (np.bool_, torch.bool),
+    "uint8": (np.uint8, torch.uint8),
+    "int8": (np.int8, torch.int8),
+    "int16": (np.int16, torch.int16),
+    "int32": (np.int32, torch.int32),
+    "int64": (np.int64, torch.int64),
+    "float16": (np.float16, torch.float16),
+    "float32": (np.float32, torch.float32),
+    "float64": (np.float64, torch.float64),
+}
+TORCH_DTYPE_NAMES = {v[1]: k for k, v in ALLOWED_DTYPES.items()}
+TORCH_DTYPE_NAMES[torch.bfloat16] = "bfloat16"
+
+
+class ProtocolError(Exception):
+    """A frame that breaks the wire format: too large, malformed, or of a forbidden type."""
+
+
+class RejectedValue(Exception):
+    """The student's code produced a value that may not cross to the grader (told to the student)."""
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A handle to an object that lives in the worker (a module, an optimizer, a generator)."""
+
+    id: int
+    type_name: str
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def encode(value: Any, arrays: list[np.ndarray], make_ref: Callable[[Any], Ref] | None,
+           depth: int = 0) -> Any:
+    """Turn ``value`` into the tagged JSON tree, appending array buffers to ``arrays``.
+
+    ``make_ref`` registers a non-plain object and returns its handle; ``None`` means such
+    objects are an error (the trusted side never sends its own objects to a worker).
+    """
+    if depth > MAX_DEPTH:
+        raise RejectedValue("the value is nested too deeply")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if type(value) is int:
+        return value
+    if type(value) is float:
+        if math.isfinite(value):
+            return value
+        return {"t": "float", "v": repr(value)}
+    if isinstance(value, Ref):
+        return {"t": "ref", "id": value.id}
+    if isinstance(value, torch.Tensor):
+        if type(value) not in (torch.Tensor, torch.nn.Parameter):
+            raise RejectedValue(
+                f"a tensor subclass ({type(value).__name__}) was returned; return a plain torch.Tensor"
+            )
+        array = tensor_to_numpy(value)
+        arrays.append(array)
+        return {"t": "tensor", "i": len(arrays) - 1}
+    if isinstance(value, np.ndarray):
+        if type(value) is not np.ndarray or value.dtype.name not in ALLOWED_DTYPES:
+            raise RejectedValue(f"an array of type {type(value).__name__}/{value.dtype} cannot be graded")
+        arrays.append(np.array(value, copy=True, order="C"))
+        return {"t": "ndarray", "i": len(arrays) - 1}
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return encode(float(value), arrays, make_ref, depth + 1)
+    if isinstance(value, torch.Size):
+        return {"t": "tuple", "v": [int(v) for v in value]}
+    if isinstance(value, torch.dtype):
+        return {"t": "dtype", "v": TORCH_DTYPE_NAMES.get(value, str(value))}
+    if type(value) in (list, tuple):
+        tag = "list" if type(value) is list else "tuple"
+        return {"t": tag, "v": [encode(v, arrays, make_ref, depth + 1) for v in value]}
+    if type(value) is dict and all(type(k) is str for k in value):
+        return {"t": "dict", "v": {k: encode(v, arrays, make_ref, depth + 1) for k, v in value.items()}}
+    if make_ref is None:
+        raise ProtocolError(f"cannot send a {type(value).__name__} across the boundary")
+    ref = make_ref(value)
+    return {"t": "ref", "id": ref.id, "type": ref.type_name}
+
+
+def tensor_to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    """A detached, contiguous numpy copy of a plain tensor (bfloat16 widened to float32)."""
+    t = torch.Tensor.detach(tensor)
+    if t.dtype == torch.bfloat16:
+        t = t.float()
+    if t.dtype not in TORCH_DTYPE_NAMES or TORCH_DTYPE_NAMES[t.dtype] not in ALLOWED_DTYPES:
+        raise RejectedValue(f"a tensor of dtype {t.dtype} cannot be graded")
+    return np.array(t.cpu().numpy(), copy=True, order="C")
+
+
+def pack(body: Any, arrays: list[np.ndarray]) -> bytes:
+    """Serialise an encoded body and its arrays into one frame."""
+    specs = [{"dtype": a.dtype.name, "shape": list(a.shape)} for a in arrays]
+    header = json.dumps({"body": body, "arrays": specs}, allow_nan=False).encode()
+    payload = b"".join(a.tobytes() for a in arrays)
+    return FRAME_PREFIX.pack(len(header), len(payload)) + header + payload
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def unpack(header_bytes: bytes, payload: bytes, max_payload: int = MAX_PAYLOAD_BYTES
+           ) -> tuple[Any, list[np.ndarray]]:
+    """Parse and validate a frame's header and payload into ``(body, arrays)``."""
+    try:
+        header = json.loads(header_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"malformed header: {exc}") from None
+    if not isinstance(header, dict) or set(header) != {"body", "arrays"}:
+        raise ProtocolError("header must be an object with 'body' and 'arrays'")
+    specs = header["arrays"]
+    if not isinstance(specs, list) or len(specs) > MAX_ITEMS:
+        raise ProtocolError("'arrays' must be a list")
+    arrays: list[np.ndarray] = []
+    offset = 0
+    for spec in specs:
+        if not isinstance(spec, dict) or set(spec) != {"dtype", "shape"}:
+            raise ProtocolError("bad array spec")
+        dtype_name, shape = spec["dtype"], spec["shape"]
+        if dtype_name not in ALLOWED_DTYPES:
+            raise ProtocolError(f"array dtype {dtype_name!r} is not allowed")
+        if (not isinstance(shape, list) or len(shape) > 8
+                or not all(type(d) is int and 0 <= d <= 2**31 for d in shape)):
+            raise ProtocolError(f"bad array shape {shape!r}")
+        dtype = np.dtype(ALLOWED_DTYPES[dtype_name][0])
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if offset + nbytes > len(payload) or offset + nbytes > max_payload:
+            raise ProtocolError("array payload is shorter than its header claims")
+        arrays.append(np.frombuffer(payload, dtype=dtype, count=nbytes // dtype.itemsize,
+                                    offset=offset).reshape(shape).copy())
+        offset += nbytes
+    if offset != len(payload):
+        raise ProtocolError("array payload is longer than its header claims")
+    return header["body"], arrays
+
+
+def decode(body: Any, arrays: list[np.ndarray], make_handle: Callable[[int, str], Any],
+           depth: int = 0) -> Any:
+    """Rebuild a value from its tagged tree; handles become ``make_handle(id, type_name)``."""
+    if depth > MAX_DEPTH:
+        raise ProtocolError("value nested too deeply")
+    if body is None or type(body) in (bool, int, str):
+        return body
+    if type(body) is float:
+        return body
+    if type(body) is not dict or "t" not in body:
+        raise ProtocolError(f"unexpected value of type {type(body).__name__}")
+    tag = body["t"]
+    if tag in ("tensor", "ndarray"):
+        index = body.get("i")
+        if type(index) is not int or not 0 <= index < len(arrays):
+            raise ProtocolError("array index out of range")
+        array = arrays[index]
+        return torch.from_numpy(array.copy()) if tag == "tensor" else array.copy()
+    if tag == "float":
+        if body.get("v") not in ("nan", "inf", "-inf"):
+            raise ProtocolError("bad float")
+        return float(body["v"])
+    if tag in ("list", "tuple"):
+        items = body.get("v")
+        if type(items) is not list or len(items) > MAX_ITEMS:
+            raise ProtocolError("bad sequence")
+        seq = [decode(v, arrays, make_handle, depth + 1) for v in items]
+        return seq if tag == "list" else tuple(seq)
+    if tag == "dict":
+        items = body.get("v")
+        if type(items) is not dict or len(items) > MAX_ITEMS:
+            raise ProtocolError("bad mapping")
+        return {str(k): decode(v, arrays, make_handle, depth + 1) for k, v in items.items()}
+    if tag == "dtype":
+        name = body.get("v")
+        if name in ALLOWED_DTYPES or name == "bfloat16":
+            return getattr(torch, name)
+        return str(name)
+    if tag == "ref":
+        ref_id, type_name = body.get("id"), body.get("type", "object")
+        if type(ref_id) is not int or type(type_name) is not str:
+            raise ProtocolError("bad handle")
+        return make_handle(ref_id, type_name[:200])
+    if tag == "rejected":
+        raise RejectedValue(str(body.get("why", "a value was rejected"))[:2000])
+    raise ProtocolError(f"unknown tag {tag!r}")
+
+
+# --------------------------------------------------------------------------- sockets
+
+
+def send_frame(sock: socket.socket, frame: bytes) -> None:
+    sock.sendall(frame)
+
+
+def recv_exact(sock: socket.socket, n: int) -> bytes:
+    chunks = []
+    remaining = n
+    while remaining:
+        chunk = sock.recv(min(remaining, 1 << 20))
+        if not chunk:
+            raise EOFError("the worker closed the connection")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def recv_frame(sock: socket.socket, max_payload: int = MAX_PAYLOAD_BYTES) -> tuple[bytes, bytes]:
+    """Read one frame; refuses oversized frames before reading their body."""
+    header_len, payload_len = FRAME_PREFIX.unpack(recv_exact(sock, FRAME_PREFIX.size))
+    if header_len > MAX_HEADER_BYTES:
+        raise ProtocolError(f"header of {header_len} bytes is over the limit")
+    if payload_len > max_payload:
+        raise ProtocolError(f"payload of {payload_len} bytes is over the {max_payload}-byte limit")
+    return recv_exact(sock, header_len), recv_exact(sock, payload_len)

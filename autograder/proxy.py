@@ -1,0 +1,203 @@
+"""The grader's side of the worker connection: handles that look like the student's module.
+
+A hidden test receives ``student`` and ``harness`` handles. Attribute access and calls on a
+handle become requests to the worker; what comes back is decoded by
+:func:`autograder.protocol.decode` into fresh tensors, numbers and strings, or into another
+:class:`RemoteObject` for objects that stay in the worker. Errors raised by the student's
+code come back as :class:`StudentError`, a grader-side exception that carries the student's
+exception type name, message and traceback as text.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from autograder import protocol
+from autograder.worker import HARNESS_ID, STUDENT_ID, WorkerServer
+
+
+class StudentError(Exception):
+    """The student's code raised an exception (its type and message are carried as text)."""
+
+    def __init__(self, type_name: str, mro: list[str], message: str, traceback: str) -> None:
+        super().__init__(f"{type_name}: {message}" if message else type_name)
+        self.type_name = type_name
+        self.mro = mro
+        self.message = message
+        self.traceback = traceback
+
+    def is_instance_of(self, exc_type: type[BaseException]) -> bool:
+        return exc_type.__name__ in self.mro
+
+
+class WorkerLost(Exception):
+    """The worker died or stopped answering; ``reason`` says which, for the student."""
+
+    def __init__(self, reason: str, timed_out: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.timed_out = timed_out
+
+
+class Transport:
+    """Carries one request frame to a worker and returns its response frame."""
+
+    def exchange(self, frame: bytes, timeout: float) -> tuple[bytes, bytes]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class InProcessTransport(Transport):
+    """Serves requests with a :class:`WorkerServer` in this process (development and unit tests only).
+
+    It gives the same values, copies and handles as a real worker but no isolation at all.
+    """
+
+    def __init__(self) -> None:
+        self.server = WorkerServer()
+
+    def exchange(self, frame: bytes, timeout: float) -> tuple[bytes, bytes]:
+        header_len, payload_len = protocol.FRAME_PREFIX.unpack(frame[: protocol.FRAME_PREFIX.size])
+        start = protocol.FRAME_PREFIX.size
+        response = self.server.handle(frame[start:start + header_len], frame[start + header_len:])
+        header_len, payload_len = protocol.FRAME_PREFIX.unpack(response[: protocol.FRAME_PREFIX.size])
+        return (response[start:start + header_len], response[start + header_len:])
+
+
+class SocketTransport(Transport):
+    """Talks to a worker process over a connected socket, with a deadline per exchange."""
+
+    def __init__(self, sock: socket.socket, max_payload: int = protocol.MAX_PAYLOAD_BYTES) -> None:
+        self.sock = sock
+        self.max_payload = max_payload
+
+    def exchange(self, frame: bytes, timeout: float) -> tuple[bytes, bytes]:
+        if timeout <= 0:
+            raise WorkerLost("the time allowed for this lesson ran out", timed_out=True)
+        self.sock.settimeout(timeout)
+        try:
+            protocol.send_frame(self.sock, frame)
+            return protocol.recv_frame(self.sock, self.max_payload)
+        except socket.timeout:
+            raise WorkerLost(f"your code did not finish within {timeout:.0f} s "
+                             "(an infinite loop, or far too much work?)", timed_out=True) from None
+        except (EOFError, ConnectionError, OSError) as exc:
+            raise WorkerLost("the process running your code died (it exited, crashed, or hit a "
+                             f"memory/CPU/process limit): {exc}") from None
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class WorkerClient:
+    """Sends requests through a transport and decodes the answers; the deadline is set per test."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.deadline = float("inf")
+        self.default_timeout = 60.0
+
+    def remaining(self) -> float:
+        if self.deadline == float("inf"):
+            return self.default_timeout
+        return self.deadline - time.monotonic()
+
+    def request(self, request: dict[str, Any]) -> Any:
+        arrays: list[np.ndarray] = []
+        body = protocol.encode(request, arrays, self._ref_of)
+        header, payload = self.transport.exchange(protocol.pack(body, arrays), self.remaining())
+        response, response_arrays = protocol.unpack(header, payload)
+        if not isinstance(response, dict) or len(response) != 1:
+            raise protocol.ProtocolError("malformed response")
+        (kind, value), = response.items()
+        if kind == "ok":
+            return protocol.decode(value, response_arrays, self._handle)
+        if kind == "rejected":
+            raise protocol.RejectedValue(str(value)[:2000])
+        if kind == "error" and isinstance(value, dict):
+            return self._raise_student_error(value)
+        raise protocol.ProtocolError("malformed response")
+
+    @staticmethod
+    def _raise_student_error(value: dict[str, Any]) -> Any:
+        mro = value.get("mro")
+        raise StudentError(
+            str(value.get("type", "Exception"))[:200],
+            [str(m)[:200] for m in mro][:20] if isinstance(mro, list) else [],
+            str(value.get("message", ""))[:2000],
+            str(value.get("traceback", ""))[:8000],
+        )
+
+    def _ref_of(self, value: Any) -> protocol.Ref:
+        if isinstance(value, RemoteObject) and object.__getattribute__(value, "_client") is self:
+            return protocol.Ref(object.__getattribute__(value, "_id"), "")
+        raise protocol.ProtocolError(f"a {type(value).__name__} cannot be sent to the worker")
+
+    def _handle(self, ref_id: int, type_name: str) -> "RemoteObject":
+        return RemoteObject(self, ref_id, type_name)
+
+    def import_module(self, path: str, module_name: str) -> None:
+        self.request({"op": "import", "path": path, "module": module_name})
+
+    def seed(self, seed: int) -> None:
+        self.request({"op": "seed", "seed": seed})
+
+    def student(self) -> "RemoteObject":
+        return RemoteObject(self, STUDENT_ID, "module")
+
+    def harness(self) -> "RemoteObject":
+        return RemoteObject(self, HARNESS_ID, "module")
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+class RemoteObject:
+    """A stand-in for an object in the worker: attribute reads and calls go there."""
+
+    __slots__ = ("_client", "_id", "_type")
+
+    def __init__(self, client: WorkerClient, ref_id: int, type_name: str) -> None:
+        object.__setattr__(self, "_client", client)
+        object.__setattr__(self, "_id", ref_id)
+        object.__setattr__(self, "_type", type_name)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        client: WorkerClient = object.__getattribute__(self, "_client")
+        return client.request({"op": "getattr", "target": object.__getattribute__(self, "_id"),
+                               "name": name})
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        client: WorkerClient = object.__getattribute__(self, "_client")
+        return client.request({"op": "call", "target": object.__getattribute__(self, "_id"),
+                               "args": list(args), "kwargs": kwargs})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("objects in the worker are read-only from the grader")
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"<student object {object.__getattribute__(self, '_type')}>"
+
+
+def in_process_handles(module_path: str, module_name: str) -> tuple[RemoteObject, RemoteObject, WorkerClient]:
+    """``(student, harness, client)`` served in this process: for developing suites, never for grading."""
+    client = WorkerClient(InProcessTransport())
+    client.import_module(module_path, module_name)
+    return client.student(), client.harness(), client
+
+
+ProxyFactory = Callable[[], WorkerClient]

@@ -1,0 +1,176 @@
+"""What grading writes: Gradescope's ``results.json``, a student's ``feedback.md``, ``grades.csv``.
+
+Every file is written atomically (a temp file in the same folder, then ``os.replace``), so a
+killed run never leaves a half-written result.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograder import __version__
+from autograder.lessons import Lesson
+from autograder.runner import LessonResult
+
+STATUS_ORDER = ("ok", "partial", "error", "timeout")
+
+
+@dataclass
+class SubmissionResult:
+    """All lessons of one submission; ``problem`` is set when the submission could not be read."""
+
+    name: str
+    lessons: list[LessonResult] = field(default_factory=list)
+    problem: str = ""
+    execution_time: float = 0.0
+    protections: str = ""
+
+    @property
+    def score(self) -> float:
+        return sum(lesson.score for lesson in self.lessons)
+
+    @property
+    def max_score(self) -> float:
+        return sum(lesson.lesson.points for lesson in self.lessons)
+
+    @property
+    def status(self) -> str:
+        """``timeout`` if a test ran out of time; ``error`` if nothing could be graded;
+        ``partial`` if some lesson could not be graded (missing file, import error, crash);
+        ``ok`` when every lesson was graded, whatever the score."""
+        statuses = [lesson.status for lesson in self.lessons]
+        if any(s == "timeout" for s in statuses):
+            return "timeout"
+        if self.problem or (statuses and all(s == "error" for s in statuses)):
+            return "error"
+        if any(s == "error" for s in statuses):
+            return "partial"
+        return "ok"
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _fmt(points: float) -> str:
+    return f"{points:g}"
+
+
+def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
+    """The submission in Gradescope's results.json schema (``tests`` with name, score, max_score,
+    visibility, output, tags, plus status and number)."""
+    tests = []
+    for lesson_result in result.lessons:
+        lesson = lesson_result.lesson
+        for test in lesson_result.tests:
+            tests.append({
+                "name": f"Lesson {lesson.number} · {test.name}",
+                "number": test.task,
+                "score": test.score,
+                "max_score": test.max_score,
+                "status": "passed" if test.status == "passed" else "failed",
+                "visibility": "visible",
+                "output": test.output,
+                "output_format": "md",
+                "tags": [lesson.key, f"task-{test.task}", test.status],
+            })
+    summary = [f"Total: {_fmt(result.score)} / {_fmt(result.max_score)}"]
+    if result.problem:
+        summary.append(result.problem)
+    for lesson_result in result.lessons:
+        line = (f"Lesson {lesson_result.lesson.number} ({lesson_result.lesson.slug}): "
+                f"{_fmt(lesson_result.score)} / {lesson_result.lesson.points}")
+        if lesson_result.message:
+            line += " — " + lesson_result.message.splitlines()[0]
+        summary.append(line)
+    return {
+        "score": result.score,
+        "execution_time": round(result.execution_time, 3),
+        "output": "\n".join(summary),
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": {
+            "grader_version": __version__,
+            "submission": result.name,
+            "status": result.status,
+            "max_score": result.max_score,
+            "lessons": {l.lesson.key: {"score": l.score, "max_score": l.lesson.points, "status": l.status}
+                        for l in result.lessons},
+        },
+    }
+
+
+def feedback_markdown(result: SubmissionResult) -> str:
+    """A student-facing summary: per lesson, the score and what each failed test says."""
+    lines = [f"# Feedback for {result.name}", "",
+             f"**Total: {_fmt(result.score)} / {_fmt(result.max_score)}**", ""]
+    if result.problem:
+        lines += [result.problem, ""]
+    for lesson_result in result.lessons:
+        lesson: Lesson = lesson_result.lesson
+        lines += [f"## Lesson {lesson.number}: {lesson.slug} — {_fmt(lesson_result.score)} / {lesson.points}", ""]
+        if lesson_result.message:
+            lines += [lesson_result.message, ""]
+            if all(t.output == lesson_result.message for t in lesson_result.tests):
+                continue
+        for test in lesson_result.tests:
+            mark = "✅" if test.status == "passed" else "❌"
+            lines.append(f"- {mark} **{test.name}** (task {test.task}, {_fmt(test.score)}/{_fmt(test.max_score)})")
+            if test.status != "passed" and test.output and test.output != lesson_result.message:
+                lines += ["", "  " + test.output.replace("\n", "\n  "), ""]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_submission(result: SubmissionResult, out_dir: Path) -> Path:
+    """Write ``<out>/<name>/results.json`` and ``feedback.md``; returns the folder."""
+    folder = out_dir / result.name
+    atomic_write(folder / "feedback.md", feedback_markdown(result))
+    atomic_write(folder / "results.json", json.dumps(gradescope_results(result), indent=2) + "\n")
+    return folder
+
+
+def grades_csv(rows: list[dict[str, Any]], lessons: tuple[Lesson, ...]) -> str:
+    """One row per submission: name, one column per lesson, total, status."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["name", *[lesson.key for lesson in lessons], "total", "status"])
+    for row in sorted(rows, key=lambda r: r["name"]):
+        writer.writerow([row["name"], *[_fmt(row["lessons"].get(lesson.key, 0.0)) for lesson in lessons],
+                         _fmt(row["total"]), row["status"]])
+    return buffer.getvalue()
+
+
+def csv_row(result: SubmissionResult) -> dict[str, Any]:
+    return {"name": result.name, "total": result.score, "status": result.status,
+            "lessons": {l.lesson.key: l.score for l in result.lessons}}
+
+
+def row_from_results_json(data: dict[str, Any]) -> dict[str, Any]:
+    """Rebuild a grades.csv row from a results.json written earlier (for resumed runs)."""
+    extra = data["extra_data"]
+    return {"name": extra["submission"], "total": data["score"], "status": extra["status"],
+            "lessons": {k: v["score"] for k, v in extra["lessons"].items()}}

@@ -1,0 +1,67 @@
+"""Hidden suites: how a graded test is declared, and how a lesson's suite is loaded.
+
+A hidden suite is a module ``autograder/suites/lessonN.py`` of plain functions::
+
+    @graded(points=2, task="2.1", name="Encoder maps (B, 1, 28, 28) to (B, latent_dim)")
+    def encoder_shapes(student, harness):
+        ...
+
+Each function receives the ``student`` and ``harness`` handles (see :mod:`coursekit.testing`)
+and fails by raising ``AssertionError`` with a message written for the student. Points are
+all-or-nothing per test; a suite's points must add up to its lesson's points (SPEC §6).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from autograder.lessons import Lesson
+
+DEFAULT_TEST_TIMEOUT = 20.0
+
+
+class SuiteError(Exception):
+    """A hidden suite that is inconsistent with the contract (a bug in the grader, not the student)."""
+
+
+@dataclass(frozen=True)
+class GradedTest:
+    """One graded check: the function, what it is worth and which task it belongs to."""
+
+    fn: Callable[..., Any]
+    name: str
+    points: float
+    task: str
+    timeout: float
+
+    @property
+    def id(self) -> str:
+        return self.fn.__name__
+
+
+def graded(points: float, task: str, name: str | None = None,
+           timeout: float = DEFAULT_TEST_TIMEOUT) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a hidden test worth ``points`` for ``task`` (e.g. ``"3.2"``)."""
+    def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
+        doc = (fn.__doc__ or "").strip().splitlines()
+        fn.graded = GradedTest(fn=fn, name=name or (doc[0] if doc else fn.__name__.replace("_", " ")),
+                               points=points, task=task, timeout=timeout)
+        return fn
+    return declare
+
+
+def load_suite(lesson: Lesson) -> list[GradedTest]:
+    """The lesson's graded tests in the order they are written; checks the points add up."""
+    module = importlib.import_module(lesson.suite_module)
+    tests = [obj.graded for _, obj in inspect.getmembers(module, inspect.isfunction)
+             if isinstance(getattr(obj, "graded", None), GradedTest)
+             and obj.__module__ == module.__name__]
+    tests.sort(key=lambda t: t.fn.__code__.co_firstlineno)
+    total = sum(t.points for t in tests)
+    if abs(total - lesson.points) > 1e-9:
+        raise SuiteError(f"the lesson {lesson.number} suite is worth {total} points, "
+                         f"but SPEC §6 gives the lesson {lesson.points}")
+    return tests

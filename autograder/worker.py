@@ -1,0 +1,117 @@
+"""The request loop that runs inside the untrusted worker, next to the student's module.
+
+It holds the objects the student's code creates and answers four requests from the grader:
+``import`` (load the student's file), ``getattr``, ``call`` and ``seed``. Object 0 is the
+student's module, object 1 is :mod:`coursekit.harness`. Everything it answers goes through
+:mod:`autograder.protocol`, and the grader validates it again on arrival: nothing this loop
+says is trusted, since the student's code shares its process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from autograder import protocol
+import coursekit.harness
+
+STUDENT_ID = 0
+HARNESS_ID = 1
+MAX_TRACEBACK_CHARS = 4000
+
+
+def import_student_module(path: str, module_name: str) -> ModuleType:
+    """Import the student's file under ``module_name`` (the folder is put first on ``sys.path``)."""
+    file = Path(path).resolve()
+    sys.path.insert(0, str(file.parent))
+    spec = importlib.util.spec_from_file_location(module_name, file)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {file.name}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def describe_exception(exc: BaseException) -> dict[str, Any]:
+    """The plain-data description of an exception raised by student code."""
+    frames = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    text = "".join(frames)
+    if len(text) > MAX_TRACEBACK_CHARS:
+        text = "...\n" + text[-MAX_TRACEBACK_CHARS:]
+    return {
+        "type": type(exc).__name__,
+        "mro": [c.__name__ for c in type(exc).__mro__][:20],
+        "message": str(exc)[:2000],
+        "traceback": text,
+    }
+
+
+class WorkerServer:
+    """Answers grader requests against the objects living in this process."""
+
+    def __init__(self) -> None:
+        self.objects: dict[int, Any] = {HARNESS_ID: coursekit.harness}
+        self.next_id = 2
+
+    def _register(self, obj: Any) -> protocol.Ref:
+        ref = protocol.Ref(self.next_id, type(obj).__name__)
+        self.objects[self.next_id] = obj
+        self.next_id += 1
+        return ref
+
+    def _lookup(self, ref_id: int, type_name: str = "") -> Any:
+        if ref_id not in self.objects:
+            raise protocol.ProtocolError(f"unknown object {ref_id}")
+        return self.objects[ref_id]
+
+    def handle(self, header: bytes, payload: bytes) -> bytes:
+        """Answer one request frame with one response frame."""
+        try:
+            body, arrays = protocol.unpack(header, payload)
+            request = protocol.decode(body, arrays, self._lookup)
+            result = self._dispatch(request)
+        except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
+            return protocol.pack({"error": describe_exception(exc)}, [])
+        out_arrays: list[np.ndarray] = []
+        try:
+            encoded = protocol.encode(result, out_arrays, self._register)
+        except protocol.RejectedValue as exc:
+            return protocol.pack({"rejected": str(exc)}, [])
+        except BaseException as exc:  # noqa: BLE001
+            return protocol.pack({"error": describe_exception(exc)}, [])
+        return protocol.pack({"ok": encoded}, out_arrays)
+
+    def _dispatch(self, request: dict[str, Any]) -> Any:
+        op = request["op"]
+        if op == "import":
+            module = import_student_module(request["path"], request["module"])
+            self.objects[STUDENT_ID] = module
+            return None
+        if op == "seed":
+            coursekit.harness.seed_everything(int(request["seed"]))
+            return None
+        target = self._lookup(request["target"])
+        if op == "getattr":
+            return getattr(target, request["name"])
+        if op == "call":
+            return target(*request.get("args", ()), **request.get("kwargs", {}))
+        raise protocol.ProtocolError(f"unknown op {op!r}")
+
+
+def serve(sock: socket.socket) -> None:
+    """Answer requests on ``sock`` until the grader hangs up."""
+    server = WorkerServer()
+    while True:
+        try:
+            header, payload = protocol.recv_frame(sock)
+        except (EOFError, OSError):
+            return
+        protocol.send_frame(sock, server.handle(header, payload))

@@ -1,0 +1,162 @@
+"""What tests are written with: the ``student``/``harness`` fixtures, checks and tolerances.
+
+Every test of this course — the public ones a student runs and the hidden ones the grader
+runs — is a function of ``student`` (the lesson module) and ``harness``
+(:mod:`coursekit.harness`). Locally they are the real modules; in the grader they are proxies
+to a sandboxed process. Write tests so they work with both:
+
+- values that come back are tensors without autograd history, numbers, strings, or tuples,
+  lists and dicts of those; other objects (models, optimizers) are handles that can only be
+  called, have attributes read, or be passed back to ``student``/``harness`` functions;
+- gradients, optimizers, data loaders and ``no_grad`` checks go through ``harness``;
+- exceptions are checked with :func:`raises`, never ``pytest.raises``;
+- shapes and dtypes are checked with :func:`expect_tensor` (it also rejects look-alikes).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+import torch
+
+# Tolerances, in one place. EXACT is for results a correct implementation reproduces to
+# float32 rounding; LOOSE is for results that depend on the order of float operations.
+EXACT = {"rtol": 1e-5, "atol": 1e-6}
+LOOSE = {"rtol": 1e-4, "atol": 1e-4}
+
+
+def task(task_id: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a public test with the task it checks, e.g. ``@task("2.3")`` (a pytest marker)."""
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.task_id = task_id  # type: ignore[attr-defined]
+        try:
+            import pytest
+        except ImportError:  # pragma: no cover - pytest is always installed with the course
+            return fn
+        return pytest.mark.task(task_id)(fn)
+    return mark
+
+
+def import_lesson_module(path: str | Path, module_name: str | None = None) -> ModuleType:
+    """Import a lesson file by path (fresh each call) and return the module."""
+    file = Path(path).resolve()
+    name = module_name or f"_lesson_{file.stem}"
+    spec = importlib.util.spec_from_file_location(name, file)
+    assert spec is not None and spec.loader is not None, f"cannot import {file}"
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    if str(file.parent) not in sys.path:
+        sys.path.insert(0, str(file.parent))
+    spec.loader.exec_module(module)
+    return module
+
+
+def lesson_fixtures(conftest_file: str, student_file: str) -> tuple[Any, Any]:
+    """The ``student`` and ``harness`` pytest fixtures for a lesson's public tests.
+
+    ``conftest_file`` is the ``__file__`` of the lesson's ``tests/conftest.py``; the student
+    file is looked up in the folder above it.
+    """
+    import pytest
+
+    lesson_dir = Path(conftest_file).resolve().parent.parent
+
+    @pytest.fixture(scope="session")
+    def student() -> ModuleType:
+        path = lesson_dir / student_file
+        if not path.exists():
+            pytest.fail(f"{student_file} is missing from {lesson_dir}: the tests need it next to "
+                        "the tests/ folder.", pytrace=False)
+        return import_lesson_module(path, Path(student_file).stem)
+
+    @pytest.fixture(scope="session")
+    def harness() -> ModuleType:
+        import coursekit.harness
+        return coursekit.harness
+
+    return student, harness
+
+
+def raises(exc_type: type[BaseException], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> BaseException:
+    """Call ``fn`` and return the exception it raised, which must be an ``exc_type``.
+
+    Works locally and through the grader (where the student's exception arrives as a
+    description carrying its class names).
+    """
+    try:
+        fn(*args, **kwargs)
+    except BaseException as exc:  # noqa: BLE001
+        mro = getattr(exc, "mro", None)
+        if isinstance(exc, exc_type) or (isinstance(mro, list) and exc_type.__name__ in mro):
+            return exc
+        raise AssertionError(f"expected {exc_type.__name__}, but got {type(exc).__name__}: {exc}") from None
+    raise AssertionError(f"expected {exc_type.__name__} to be raised, but nothing was raised")
+
+
+def is_not_implemented(exc: BaseException) -> bool:
+    mro = getattr(exc, "mro", None)
+    return isinstance(exc, NotImplementedError) or (isinstance(mro, list) and "NotImplementedError" in mro)
+
+
+def expect_tensor(value: Any, shape: tuple[int, ...] | None = None, dtype: torch.dtype | None = None,
+                  what: str = "the result", finite: bool = True) -> torch.Tensor:
+    """Check that ``value`` is a tensor of ``shape`` and ``dtype``, with finite values; return it."""
+    assert isinstance(value, torch.Tensor), (
+        f"{what} should be a torch.Tensor, but it is a {type(value).__name__}.")
+    if shape is not None:
+        assert tuple(value.shape) == tuple(shape), (
+            f"{what} should have shape {tuple(shape)}, but it has shape {tuple(value.shape)}.")
+    if dtype is not None:
+        assert value.dtype == dtype, f"{what} should have dtype {dtype}, but it has {value.dtype}."
+    if finite and value.is_floating_point():
+        assert bool(torch.isfinite(value).all()), f"{what} contains NaN or infinite values."
+    return value
+
+
+def expect_scalar(value: Any, what: str = "the result") -> float:
+    """Check that ``value`` is a 0-d tensor or a Python number with a finite value; return it as float."""
+    if isinstance(value, torch.Tensor):
+        assert value.dim() == 0, (
+            f"{what} should be a scalar (a 0-d tensor), but it has shape {tuple(value.shape)}: "
+            "did you forget to reduce (mean or sum) over the batch?")
+        number = float(value)
+    else:
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), (
+            f"{what} should be a number, but it is a {type(value).__name__}.")
+        number = float(value)
+    assert number == number and abs(number) != float("inf"), f"{what} is {number}, not a finite number."
+    return number
+
+
+def assert_close(actual: Any, expected: torch.Tensor, what: str, hint: str = "",
+                 rtol: float = EXACT["rtol"], atol: float = EXACT["atol"]) -> None:
+    """``torch.testing.assert_close`` with a message for a student: what, expected, got, likely why."""
+    actual_t = expect_tensor(actual, what=what, finite=False) if not isinstance(actual, (int, float)) \
+        else torch.tensor(float(actual))
+    expected = torch.as_tensor(expected)
+    try:
+        torch.testing.assert_close(actual_t.to(expected.dtype), expected, rtol=rtol, atol=atol,
+                                   check_device=False)
+    except AssertionError as exc:
+        shown_expected = _short(expected)
+        shown_actual = _short(actual_t)
+        message = f"{what}: expected {shown_expected}, got {shown_actual}."
+        if hint:
+            message += f" {hint}"
+        if "shape" in str(exc).lower() and tuple(actual_t.shape) != tuple(expected.shape):
+            message = (f"{what}: expected shape {tuple(expected.shape)}, got shape "
+                       f"{tuple(actual_t.shape)}.") + (f" {hint}" if hint else "")
+        raise AssertionError(message) from None
+
+
+def _short(t: torch.Tensor) -> str:
+    if t.numel() == 1:
+        return f"{float(t.reshape(())):.6g}"
+    flat = t.reshape(-1)[:6].tolist()
+    body = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in flat)
+    more = ", ..." if t.numel() > 6 else ""
+    return f"tensor of shape {tuple(t.shape)} [{body}{more}]"

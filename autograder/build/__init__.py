@@ -1,0 +1,1 @@
+"""Generating the student-facing files from the single source in ``solutions/``."""

@@ -41,11 +41,14 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int | None, lessons: s
 
 @cli.command()
 @click.option("--check", is_flag=True, help="Do not write; fail if assignments/ is out of date.")
-def build(check: bool) -> None:
+@click.option("--lessons", default=None, help="Comma-separated lesson numbers (default: all).")
+def build(check: bool, lessons: str | None) -> None:
     """Generate assignments/ (starters, public tests, student notebooks) from solutions/."""
     from autograder.build import assignments
+    from autograder.lessons import parse_lesson_list
+    selected = parse_lesson_list(lessons)
     if check:
-        stale = assignments.stale_files()
+        stale = assignments.stale_files(lessons=selected)
         if stale:
             click.echo("assignments/ is out of date; run `python -m autograder build`:", err=True)
             for line in stale:
@@ -53,7 +56,7 @@ def build(check: bool) -> None:
             sys.exit(1)
         click.echo("assignments/ is up to date.")
         return
-    written = assignments.main()
+    written = assignments.main(lessons=selected)
     click.echo(f"Wrote {len(written)} files under assignments/.")
 
 

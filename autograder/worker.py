@@ -10,6 +10,7 @@ says is trusted, since the student's code shares its process.
 from __future__ import annotations
 
 import importlib.util
+import os
 import socket
 import sys
 import traceback
@@ -43,7 +44,8 @@ def import_student_module(path: str, module_name: str) -> ModuleType:
 def describe_exception(exc: BaseException) -> dict[str, Any]:
     """The plain-data description of an exception raised by student code."""
     frames = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    text = "".join(frames)
+    # Paths of the private working copy differ per run: drop them so feedback is reproducible.
+    text = "".join(frames).replace(os.getcwd() + os.sep, "")
     if len(text) > MAX_TRACEBACK_CHARS:
         text = "...\n" + text[-MAX_TRACEBACK_CHARS:]
     return {

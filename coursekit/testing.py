@@ -93,7 +93,8 @@ def raises(exc_type: type[BaseException], fn: Callable[..., Any], *args: Any, **
         mro = getattr(exc, "mro", None)
         if isinstance(exc, exc_type) or (isinstance(mro, list) and exc_type.__name__ in mro):
             return exc
-        raise AssertionError(f"expected {exc_type.__name__}, but got {type(exc).__name__}: {exc}") from None
+        got = getattr(exc, "type_name", type(exc).__name__)
+        raise AssertionError(f"expected {exc_type.__name__}, but got {got}: {exc}") from None
     raise AssertionError(f"expected {exc_type.__name__} to be raised, but nothing was raised")
 
 

@@ -13,7 +13,8 @@ A solution block sits inside a function, under the task's prompt::
 
 and becomes ``raise NotImplementedError("Task 3.2: reparameterize is not implemented yet")``
 with the prompt and hints kept. ``# BEGIN SOLUTION REMOVE`` blocks are dropped without a stub
-(helpers that only the reference needs). Every block must have a ``# TODO(task N.M): ...``
+(helpers that only the reference needs). A module-level answer constant is marked at the end
+of its line, ``Q3 = "A"  # SOLUTION``, and becomes ``Q3 = None``. Every stub block must have a ``# TODO(task N.M): ...``
 line above it in the same function.
 """
 
@@ -21,6 +22,8 @@ from __future__ import annotations
 
 import ast
 import re
+
+from autograder.build.constants import AnswerMarkerError, strip_answer_constants
 
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION(?P<remove> REMOVE)?\s*$")
 END = re.compile(r"^\s*# END SOLUTION\s*$")
@@ -62,7 +65,15 @@ def _task_of(lines: list[str], index: int, indent: int) -> str:
 
 
 def strip_solutions(source: str, filename: str = "<solution>") -> str:
-    """The starter for ``source``; raises :class:`StripError` on malformed markers."""
+    """The starter for ``source``; raises :class:`StripError` on malformed markers.
+
+    Module-level answer constants marked at the end of the line (``Q3 = "A"  # SOLUTION``)
+    become ``None`` first (see :mod:`autograder.build.constants`).
+    """
+    try:
+        source = strip_answer_constants(source, filename)
+    except AnswerMarkerError as exc:
+        raise StripError(str(exc)) from None
     lines = source.splitlines()
     out: list[str] = []
     i = 0

@@ -1,0 +1,130 @@
+"""Lesson 1 mutants (from classification to generation): one realistic bug each."""
+
+from tests.mutants.catalog import Mutant
+
+_RETURN_SEARCH = "    return torch.searchsorted(cdf, u, right=True)                  # (n,) int64: first k with u < cdf[k]\n"
+_DRAW_U = "    u = torch.rand(n, generator=generator, dtype=torch.float64)    # (n,) uniform on [0, 1)\n"
+_NORMALISE = "    return counts.float() / samples.numel()                        # (num_bins,) sums to 1\n"
+
+MUTANTS = [
+    Mutant(
+        id="l1-search-probs-not-cdf", lesson=1,
+        description="searches the probabilities instead of their cumulative sums",
+        misconception="inverse-CDF sampling compares u with the CDF, not with the probabilities",
+        old=_RETURN_SEARCH,
+        new="    return torch.searchsorted(probs, u, right=True)\n",
+        message=r"cumulative sums|cdf",
+    ),
+    Mutant(
+        id="l1-index-off-by-one", lesson=1,
+        description="returns the index of the last cumulative sum below u (one too small)",
+        misconception="category k owns [cdf[k-1], cdf[k]); indices count from 0",
+        old=_RETURN_SEARCH,
+        new="    return torch.searchsorted(cdf, u, right=True) - 1\n",
+        message=r"off by one",
+    ),
+    Mutant(
+        id="l1-uniform-randint", lesson=1,
+        description="draws every category equally often, ignoring probs",
+        misconception="sampling a distribution is not picking a category uniformly at random",
+        old=_RETURN_SEARCH,
+        new="    return torch.randint(len(probs), (n,), generator=generator)\n",
+        message=r"do not follow probs",
+    ),
+    Mutant(
+        id="l1-ignores-generator", lesson=1,
+        description="draws u from the global RNG even when a generator is passed",
+        misconception="a generator argument is what makes sampling reproducible",
+        old=_DRAW_U,
+        new="    u = torch.rand(n, dtype=torch.float64)\n",
+        message=r"generator",
+    ),
+    Mutant(
+        id="l1-fresh-generator-when-none", lesson=1,
+        description="makes a new unseeded torch.Generator when none is passed, so every call repeats",
+        misconception="generator=None means torch's global RNG, not a fresh generator per call",
+        old=_DRAW_U,
+        new="    u = torch.rand(n, generator=generator or torch.Generator(), dtype=torch.float64)\n",
+        message=r"same samples",
+    ),
+    Mutant(
+        id="l1-float-indices", lesson=1,
+        description="returns the indices as floats",
+        misconception="category indices are integers (int64)",
+        old=_RETURN_SEARCH,
+        new="    return torch.searchsorted(cdf, u, right=True).float()\n",
+        message=r"int64",
+    ),
+    Mutant(
+        id="l1-no-negative-check", lesson=1,
+        description="accepts negative probabilities as long as they sum to 1",
+        misconception="a distribution's entries are non-negative, not just summing to 1",
+        old="    if bool((probs < 0).any()):\n",
+        new="    if False:\n",
+        message=r"negative",
+    ),
+    Mutant(
+        id="l1-exact-sum-check", lesson=1,
+        description="requires the probabilities to sum to exactly 1",
+        misconception="float sums are only 1 up to rounding: compare with a tolerance",
+        old="    if abs(total - 1.0) > PROB_SUM_TOLERANCE:\n",
+        new="    if total != 1.0:\n",
+        message=r"tolerance",
+    ),
+    Mutant(
+        id="l1-no-sum-check", lesson=1,
+        description="silently accepts probabilities that do not sum to 1",
+        misconception="probabilities that do not sum to 1 are not a distribution",
+        old="    if abs(total - 1.0) > PROB_SUM_TOLERANCE:\n",
+        new="    if False:\n",
+        message=r"sum to (0\.5|1\.1)",
+    ),
+    Mutant(
+        id="l1-histogram-counts", lesson=1,
+        description="returns the counts instead of the fractions",
+        misconception="an empirical distribution is counts divided by the number of samples",
+        old=_NORMALISE,
+        new="    return counts.float()\n",
+        message=r"sum to 1",
+    ),
+    Mutant(
+        id="l1-histogram-divide-by-bins", lesson=1,
+        description="divides the counts by the number of bins",
+        misconception="normalise by the number of samples, not the number of bins",
+        old=_NORMALISE,
+        new="    return counts.float() / num_bins\n",
+        message=r"not by the number of bins",
+    ),
+    Mutant(
+        id="l1-histogram-no-minlength", lesson=1,
+        description="bincount without minlength: bins above the largest sample are missing",
+        misconception="every value in [0, num_bins) needs a bin, even if it never occurs",
+        old="    counts = torch.bincount(samples, minlength=num_bins)           # (num_bins,) int64\n",
+        new="    counts = torch.bincount(samples)\n",
+        message=r"minlength",
+    ),
+    Mutant(
+        id="l1-q1-generative", lesson=1,
+        description="says a spam filter models P(x)",
+        misconception="a classifier models P(y | x), not P(x)",
+        old='Q1 = "B"  # SOLUTION\n',
+        new='Q1 = "A"\n',
+        message=r"spam filter.*conditioned on the email",
+    ),
+    Mutant(
+        id="l1-q5-grey-levels", lesson=1,
+        description="counts 256-level grey images (10^1888) instead of binary ones",
+        misconception="a binary pixel has 2 values: 2**784 images",
+        old="Q5 = 236.0  # SOLUTION\n",
+        new="Q5 = 1888.0\n",
+        message=r"2 possible values",
+    ),
+    Mutant(
+        id="l1-q10-vae-is-ae", lesson=1,
+        description="agrees that a VAE is just an autoencoder",
+        misconception="AE == VAE",
+        old='Q10 = "B"  # SOLUTION\n',
+        new='Q10 = "A"\n',
+        message=r"KL term",
+    ),
+]

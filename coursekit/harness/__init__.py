@@ -76,7 +76,8 @@ class CheckingAdam(torch.optim.Adam):
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
         grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
-        if any(bool((g.abs() >= STALE_GRADIENT_SENTINEL / 2).any()) for g in grads):
+        # Only finite huge values are the sentinel: an inf gradient is a different bug.
+        if any(bool(((g.abs() >= STALE_GRADIENT_SENTINEL / 2) & torch.isfinite(g)).any()) for g in grads):
             self.stale_steps += 1
             for g in grads:
                 g.zero_()

@@ -1,0 +1,643 @@
+"""Hidden suite for lesson 3 (variational autoencoders): 35 points.
+
+Every test is a function of the ``student`` and ``harness`` handles (see coursekit.testing)
+and fails with a message that says what was expected, what was found and the likely
+misconception. Nothing here depends on which sampling call a student uses: randomness is
+checked through statistics over many draws, closed forms and gradients, never through a
+golden random tensor. Expected values are computed here, on the trusted side, with torch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from autograder.suite import graded
+from coursekit.data import load_fashion_mnist
+from coursekit.testing import EXACT, LOOSE, assert_close, expect_scalar, expect_tensor
+
+# Statistical checks: sample sizes and tolerances, in one place. With DRAWS draws the standard
+# error of a mean is sigma / 141 and of a standard deviation about 0.5 % of it, so these bounds
+# are more than 4 standard errors wide: a correct sampler fails them essentially never.
+DRAWS = 20_000
+MEAN_TOL = 0.08          # in units of sigma
+STD_REL_TOL = 0.05       # relative
+TAIL_LOW, TAIL_HIGH = 0.040, 0.060  # share of |N(0, 1)| draws above 1.96 (0.05 exactly)
+CORR_TOL = 0.05          # |correlation| between the noise of two latent dims
+PRIOR_DRAWS = 2_000      # VAE.sample: fewer draws (each one is decoded), looser bounds
+PRIOR_MEAN_TOL = 0.12
+PRIOR_STD_TOL = 0.10
+POSTERIOR_STD_RANGE = (0.85, 1.15)  # std of (z - mu) / sigma over the decoder's inputs
+
+# The short training run: a slice of the committed subset, 64 Adam steps (about a second for
+# the reference on one CPU thread).
+TRAIN_IMAGES = 2048
+HELD_OUT_IMAGES = 500
+TRAIN_EPOCHS = 2
+TRAIN_BATCH = 64
+TRAIN_LR = 3e-3
+TRAIN_LATENT = 16
+# -ELBO (nats per image) on held-out images after that run. Measured: the reference ~304, correct
+# alternatives 286-317 (the convolutional one learns slowest), a small 128-unit MLP ~304; an
+# untrained model ~543 (784·ln 2). Broken ones: no KL term in the loss ~361 (its KL grows
+# unchecked), KL summed over the batch ~388 and per-pixel-mean recon ~394 (posterior
+# collapse), torch.normal sampling (no gradient to the encoder) ~395, swapped BCE arguments ~544.
+ELBO_BAR = 335.0
+
+SHAPES = ((1, 2), (5, 3), (16, 17))  # (latent_dim, batch): odd sizes catch hard-coded ones
+
+LOGVAR_HINT = ("`logvar` is log(σ²), the log of the variance: σ = exp(0.5·logvar). "
+               "Using exp(logvar) as σ treats logvar as log σ (log σ vs log σ² confusion).")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _pair(value, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    assert isinstance(value, (tuple, list)) and len(value) == 2, (
+        f"{what} should return a pair (mu, logvar), but it returned "
+        f"{type(value).__name__}{' of length ' + str(len(value)) if isinstance(value, (tuple, list)) else ''}.")
+    return value[0], value[1]
+
+
+def _triple(value, what: str) -> tuple:
+    assert isinstance(value, (tuple, list)) and len(value) == 3, (
+        f"{what} should return a triple, but it returned "
+        f"{type(value).__name__}{' of length ' + str(len(value)) if isinstance(value, (tuple, list)) else ''}.")
+    return tuple(value)
+
+
+def _kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """The trusted closed form, (B,)."""
+    return -0.5 * torch.sum(1 + logvar - mu ** 2 - logvar.exp(), dim=1)
+
+
+def _kl_mistakes(mu: torch.Tensor, logvar: torch.Tensor) -> dict[str, torch.Tensor]:
+    """What common wrong KL formulas give, each (B,) (or a scalar), keyed by the misconception."""
+    ref = _kl(mu, logvar)
+    d = mu.shape[1]
+    return {
+        "The sign is flipped: you return −KL. The KL divergence is never negative; the "
+        "formula is −0.5·Σ(1 + logvar − mu² − exp(logvar)), with the minus sign in front.": -ref,
+        "The factor ½ is missing (KL sign or missing ½): KL = −0.5·Σ(1 + logvar − mu² − exp(logvar)).": 2 * ref,
+        "It is the mean over the latent dims instead of their sum: a Gaussian's KL adds up "
+        "over independent dims, so sum over dim=1.": ref / d,
+        "You treated logvar as log σ (log σ vs log σ²): the variance is exp(logvar), not "
+        "exp(2·logvar).": -0.5 * torch.sum(1 + 2 * logvar - mu ** 2 - (2 * logvar).exp(), dim=1),
+        "The variance term uses σ = exp(0.5·logvar) where σ² = exp(logvar) belongs.":
+            -0.5 * torch.sum(1 + logvar - mu ** 2 - (0.5 * logvar).exp(), dim=1),
+        "It uses mu where mu² belongs.": -0.5 * torch.sum(1 + logvar - mu - logvar.exp(), dim=1),
+        "It is summed over the batch as well: kl_divergence returns one value per image, shape "
+        "(B,); the batch mean is taken in vae_loss.": ref.sum(),
+        "It is averaged over the batch: kl_divergence returns one value per image, shape (B,).": ref.mean(),
+    }
+
+
+def _matches(actual: torch.Tensor, candidate: torch.Tensor) -> bool:
+    actual = torch.as_tensor(actual).float()
+    candidate = torch.as_tensor(candidate).float()
+    if actual.shape != candidate.shape:
+        return False
+    return bool(torch.allclose(actual, candidate, rtol=1e-3, atol=1e-4))
+
+
+def _diagnose(actual, mistakes: dict[str, torch.Tensor]) -> str:
+    for explanation, candidate in mistakes.items():
+        if _matches(actual, candidate):
+            return "Likely cause: " + explanation
+    return ""
+
+
+def _student_kl(student, mu: torch.Tensor, logvar: torch.Tensor, what: str) -> torch.Tensor:
+    value = student.kl_divergence(mu, logvar)
+    assert isinstance(value, torch.Tensor), f"{what} should be a torch.Tensor, but it is a {type(value).__name__}."
+    if tuple(value.shape) != (mu.shape[0],):
+        hint = _diagnose(value, _kl_mistakes(mu, logvar))
+        raise AssertionError(
+            f"{what} should have shape ({mu.shape[0]},): one KL value per image, summed over the "
+            f"latent dims only (dim=1), but it has shape {tuple(value.shape)}. {hint}".strip())
+    return expect_tensor(value, (mu.shape[0],), torch.float32, what=what)
+
+
+def _bce(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy summed over the pixels of each image: (B,)."""
+    return F.binary_cross_entropy(x_hat, x, reduction="none").reshape(len(x), -1).sum(dim=1)
+
+
+def _recon_mistakes(x_hat: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    ref = _bce(x_hat, x).mean()
+    pixels = x[0].numel()
+    batch = len(x)
+    return {
+        "The arguments of the binary cross-entropy are swapped: it is "
+        "F.binary_cross_entropy(x_hat, x), prediction first, target second.":
+            F.binary_cross_entropy(x, x_hat, reduction="sum") / batch,
+        "It is a per-pixel mean (sum vs mean): recon must be summed over the 784 pixels of each "
+        "image and only averaged over the batch. A per-pixel mean makes recon ~784 times too "
+        "small, the KL dominates and the model suffers posterior collapse.": ref / pixels,
+        "It is summed over the batch as well (sum vs mean): sum over the pixels of each image, "
+        "then average over the images.": ref * batch,
+        "It has the wrong sign: binary cross-entropy is −[x·log x_hat + (1 − x)·log(1 − x_hat)], "
+        "a positive number.": -ref,
+        "It is a squared error, not the binary cross-entropy.": ((x_hat - x) ** 2).sum() / batch,
+        "It is a mean squared error, not the binary cross-entropy summed over pixels.":
+            ((x_hat - x) ** 2).mean(),
+    }
+
+
+def _train_data() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    images, labels = load_fashion_mnist("train", source="subset", limit=TRAIN_IMAGES)
+    held_out, _ = load_fashion_mnist("test", source="subset", limit=HELD_OUT_IMAGES)
+    return images, labels, held_out
+
+
+def _standardized_moments(z: torch.Tensor, mu: torch.Tensor, std: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-dim mean and std of (z − mu) / std over the draws (rows)."""
+    eps = (z - mu) / std
+    return eps.mean(dim=0), eps.std(dim=0)
+
+
+# --------------------------------------------------------------------------- 3.1 encoder
+
+
+@graded(points=2, task="3.1", name="VAEEncoder returns (mu, logvar), each (B, latent_dim), for several sizes")
+def encoder_shapes(student, harness):
+    for latent_dim, batch in SHAPES:
+        encoder = student.VAEEncoder(latent_dim)
+        mu, logvar = _pair(encoder(torch.rand(batch, 1, 28, 28)), f"VAEEncoder({latent_dim})")
+        what = f"VAEEncoder({latent_dim}) on a batch of {batch} images"
+        expect_tensor(mu, (batch, latent_dim), torch.float32, what=f"mu from {what}")
+        expect_tensor(logvar, (batch, latent_dim), torch.float32, what=f"logvar from {what}")
+
+
+@graded(points=1, task="3.1", name="VAEEncoder has two distinct heads that depend on the image")
+def encoder_two_heads(student, harness):
+    encoder = student.VAEEncoder(6)
+    x = torch.rand(8, 1, 28, 28)
+    mu, logvar = _pair(encoder(x), "VAEEncoder(6)")
+    expect_tensor(mu, (8, 6), torch.float32, what="mu")
+    expect_tensor(logvar, (8, 6), torch.float32, what="logvar")
+    assert not torch.allclose(mu, logvar), (
+        "mu and logvar are identical: both come from the same head. A VAE encoder needs two "
+        "separate outputs (two nn.Linear heads on the shared features, or one head of size "
+        "2·latent_dim split in two).")
+    assert float((mu - mu.mean(dim=0)).abs().max()) > 1e-6, (
+        "mu is the same for 8 different images: the encoder ignores its input.")
+    grads = harness.output_requires_grad(encoder, x)
+    assert grads == [True, True], (
+        f"mu and logvar should be differentiable outputs of the encoder (requires_grad: {grads}); "
+        "did you detach them or compute them under torch.no_grad()?")
+
+
+# --------------------------------------------------------------------------- 3.2 decoder
+
+
+@graded(points=2, task="3.2", name="Decoder output has image shape and values in [0, 1]")
+def decoder_shape_and_range(student, harness):
+    for latent_dim, batch in SHAPES:
+        x_hat = student.Decoder(latent_dim)(torch.randn(batch, latent_dim) * 5)
+        expect_tensor(x_hat, (batch, 1, 28, 28), torch.float32, what=f"Decoder({latent_dim}) output")
+        low, high = float(x_hat.min()), float(x_hat.max())
+        assert low >= 0.0 and high <= 1.0, (
+            f"Decoder outputs should lie in [0, 1] like the images (they are pixel probabilities "
+            f"for the binary cross-entropy), but they range over [{low:.3g}, {high:.3g}]. "
+            "Did you forget the final sigmoid?")
+
+
+# --------------------------------------------------------------------------- 3.3 reparameterize
+
+
+@graded(points=1, task="3.3", name="reparameterize keeps the shape and draws fresh noise on every call")
+def reparameterize_shape_and_fresh_noise(student, harness):
+    for latent_dim, batch in SHAPES:
+        mu, logvar = torch.randn(batch, latent_dim), torch.randn(batch, latent_dim)
+        z = student.reparameterize(mu, logvar)
+        expect_tensor(z, (batch, latent_dim), torch.float32,
+                      what=f"reparameterize on mu, logvar of shape {(batch, latent_dim)}")
+    mu, logvar = torch.zeros(4, 8), torch.zeros(4, 8)
+    first = expect_tensor(student.reparameterize(mu, logvar), (4, 8), what="reparameterize")
+    second = expect_tensor(student.reparameterize(mu, logvar), (4, 8), what="reparameterize")
+    assert not torch.equal(first, mu), (
+        "reparameterize(mu, logvar) returned mu itself: z = mu is no sampling at all. "
+        "Add the noise: z = mu + exp(0.5·logvar)·eps with eps ~ N(0, I).")
+    assert not torch.equal(first, second), (
+        "Two calls of reparameterize with the same mu and logvar returned the same z: draw fresh "
+        "noise on every call (do not seed the generator or reuse a stored eps).")
+
+
+@graded(points=3, task="3.3", name="reparameterize draws from N(mu, exp(logvar)): mean mu, std exp(0.5·logvar)")
+def reparameterize_statistics(student, harness):
+    mu_row = torch.tensor([-1.0, 0.0, 2.0, 0.5, 3.0])
+    logvar_row = torch.tensor([0.0, math.log(4.0), math.log(0.25), 1.0, -2.0])
+    sigma_row = torch.exp(0.5 * logvar_row)
+    mu = mu_row.expand(DRAWS, -1).clone()
+    logvar = logvar_row.expand(DRAWS, -1).clone()
+    z = expect_tensor(student.reparameterize(mu, logvar), tuple(mu.shape), torch.float32,
+                      what="reparameterize")
+    mean, std = z.mean(dim=0), z.std(dim=0)
+    assert float(std.max()) > 1e-6, (
+        "All draws of z are identical: there is no noise, z = mu (no sampling). Return "
+        "mu + exp(0.5·logvar)·eps with eps ~ N(0, I).")
+    shown = (f"for logvar = {[round(v, 3) for v in logvar_row.tolist()]} the std of z should be "
+             f"{[round(v, 3) for v in sigma_row.tolist()]}, got {[round(v, 3) for v in std.tolist()]}; "
+             f"its mean should be {mu_row.tolist()}, got {[round(v, 3) for v in mean.tolist()]}")
+    eps_mean, eps_std = _standardized_moments(z, mu_row, sigma_row)
+    if bool(((eps_mean - 0.5).abs() < 0.1).all()) and bool(((eps_std - 12 ** -0.5).abs() < 0.05).all()):
+        raise AssertionError(
+            f"z is not normally distributed around mu: {shown}. The noise looks uniform on "
+            "[0, 1): torch.rand_like draws uniform noise; eps must be standard normal, "
+            "torch.randn_like.")
+    if bool(((mean - mu_row).abs() > MEAN_TOL * sigma_row).any()):
+        raise AssertionError(f"The draws are not centred on mu: {shown}. z = mu + σ·eps with eps "
+                             "of mean 0 (torch.randn_like, not torch.rand_like, which is uniform noise on [0, 1)).")
+    if bool(((std - sigma_row).abs() > STD_REL_TOL * sigma_row).any()):
+        if bool(((std - torch.exp(logvar_row)).abs() < 2 * STD_REL_TOL * torch.exp(logvar_row)).all()):
+            cause = LOGVAR_HINT
+        elif bool(((std - 1.0).abs() < 2 * STD_REL_TOL).all()):
+            cause = ("The noise is not scaled: z = mu + eps ignores σ. Multiply eps by "
+                     "σ = exp(0.5·logvar).")
+        elif bool(((std - logvar_row.abs()).abs() < 2 * STD_REL_TOL * logvar_row.abs() + 1e-3).all()):
+            cause = "eps is multiplied by logvar itself; multiply it by σ = exp(0.5·logvar)."
+        else:
+            cause = LOGVAR_HINT
+        raise AssertionError(f"The spread of z is wrong: {shown}. {cause}")
+
+
+@graded(points=1, task="3.3", name="reparameterize uses independent standard normal noise for every entry")
+def reparameterize_independent_normal_noise(student, harness):
+    dims = 6
+    mu, logvar = torch.zeros(DRAWS, dims), torch.zeros(DRAWS, dims)
+    z = expect_tensor(student.reparameterize(mu, logvar), (DRAWS, dims), torch.float32,
+                      what="reparameterize")
+    mean, std = z.mean(dim=0), z.std(dim=0)
+    shown = (f"per-dim mean {[round(v, 3) for v in mean.tolist()]} and std "
+             f"{[round(v, 3) for v in std.tolist()]}")
+    assert float(std.min()) > 0.01, (
+        f"With mu = 0 and logvar = 0, each dim of z should vary from image to image (std 1), but "
+        f"over {DRAWS} images z has {shown}: the same noise is reused for every image. Draw one "
+        "independent eps per image and per dim, torch.randn_like(mu).")
+    assert bool((mean.abs() < MEAN_TOL).all()) and bool(((std - 1.0).abs() < STD_REL_TOL).all()), (
+        f"With mu = 0 and logvar = 0, z should be standard normal (mean 0, std 1) but it has {shown}. "
+        + ("That is uniform noise on [0, 1) (torch.rand_like); use torch.randn_like."
+           if bool(((mean - 0.5).abs() < 0.05).all()) else "eps must be drawn from N(0, I) (torch.randn_like)."))
+    tail = float((z.abs() > 1.96).float().mean())
+    assert TAIL_LOW <= tail <= TAIL_HIGH, (
+        f"With mu = 0 and logvar = 0, about 5 % of the draws should lie beyond ±1.96, but "
+        f"{100 * tail:.1f} % do: the noise is not Gaussian (uniform noise such as a rescaled "
+        "torch.rand_like?). Use torch.randn_like.")
+    corr = torch.corrcoef(z.T)
+    off = float((corr - torch.eye(dims)).abs().max())
+    assert off < CORR_TOL, (
+        f"The noise of different latent dims is correlated (largest |correlation| {off:.2f}, "
+        "expected about 0): draw one independent eps per entry, e.g. torch.randn_like(mu), not "
+        "one number per image shared by all its dims.")
+
+
+@graded(points=2, task="3.3", name="gradients reach mu and logvar through z = mu + σ·eps (dz/dmu = 1, dz/dlogvar = 0.5·(z − mu))")
+def reparameterize_gradients(student, harness):
+    mu = torch.randn(64, 5)
+    logvar = torch.randn(64, 5) * 0.5
+    result = harness.lesson3.output_and_gradients(student.reparameterize, mu, logvar)
+    z = expect_tensor(result["output"], (64, 5), torch.float32, what="reparameterize")
+    grad_mu, grad_logvar = result["gradients"]
+    no_grad = ("; did you detach, use torch.no_grad(), torch.normal(mu, std) or "
+               "Normal(...).sample() (none of which backpropagate)? The reparameterization trick "
+               "writes z = mu + exp(0.5·logvar)·eps so that gradients flow to mu and sigma")
+    assert grad_mu is not None, "No gradient reached mu from reparameterize's output" + no_grad + "."
+    assert grad_logvar is not None, "No gradient reached logvar from reparameterize's output" + no_grad + "."
+    if float(grad_mu.abs().max()) == 0.0 and float(grad_logvar.abs().max()) == 0.0:
+        raise AssertionError("The gradients of z with respect to mu and logvar are all zero" + no_grad + ".")
+    assert_close(grad_mu, torch.ones_like(mu), "dz/dmu",
+                 hint="z = mu + σ·eps, so each z moves one-for-one with its mu. Only eps may be "
+                      "random, and eps must not depend on mu nor carry a gradient.", **EXACT)
+    expected = 0.5 * (z - mu)
+    if _matches(grad_logvar, z - mu):
+        hint = LOGVAR_HINT + " (dz/dlogvar came out as z − mu instead of 0.5·(z − mu).)"
+    else:
+        hint = ("With σ = exp(0.5·logvar), dz/dlogvar = 0.5·σ·eps = 0.5·(z − mu). The noise eps must "
+                "be drawn outside the network (torch.randn_like) and carry no gradient; "
+                + LOGVAR_HINT)
+    assert_close(grad_logvar, expected, "dz/dlogvar for the z that was returned", hint=hint, **LOOSE)
+
+
+# --------------------------------------------------------------------------- 3.4 kl_divergence
+
+
+@graded(points=1, task="3.4", name="kl_divergence returns one value per image, 0 when mu = 0 and logvar = 0")
+def kl_shape_and_zero(student, harness):
+    for latent_dim, batch in SHAPES:
+        mu, logvar = torch.zeros(batch, latent_dim), torch.zeros(batch, latent_dim)
+        kl = _student_kl(student, mu, logvar, f"kl_divergence on mu, logvar of shape {(batch, latent_dim)}")
+        assert_close(kl, torch.zeros(batch), "KL(N(0, I) || N(0, I))",
+                     hint="A distribution has no divergence from itself: at mu = 0, logvar = 0 every "
+                          "term of −0.5·Σ(1 + logvar − mu² − exp(logvar)) cancels.", **EXACT)
+
+
+@graded(points=2, task="3.4", name="kl_divergence matches the closed form on hand-checked cases")
+def kl_closed_form_cases(student, harness):
+    cases = [
+        ("mu = 2, logvar = 0 in 3 dims (2 nats per dim)", torch.full((2, 3), 2.0), torch.zeros(2, 3)),
+        ("mu = 0, logvar = 1 in 3 dims ((e − 2)/2 per dim)", torch.zeros(2, 3), torch.ones(2, 3)),
+        ("mu = −1, logvar = log 4 in 3 dims", torch.full((2, 3), -1.0), torch.full((2, 3), math.log(4.0))),
+        ("mixed mu and logvar", torch.tensor([[0.5, -1.5, 0.0], [1.0, 0.0, -0.3]]),
+         torch.tensor([[-1.0, 0.5, 2.0], [0.0, -2.0, 0.7]])),
+    ]
+    for what, mu, logvar in cases:
+        kl = _student_kl(student, mu, logvar, f"kl_divergence for {what}")
+        assert_close(kl, _kl(mu, logvar), f"kl_divergence for {what}",
+                     hint=_diagnose(kl, _kl_mistakes(mu, logvar))
+                     or "The formula is −0.5·Σ over the latent dims of (1 + logvar − mu² − exp(logvar)).",
+                     **EXACT)
+
+
+@graded(points=1, task="3.4", name="kl_divergence adds up over the latent dims")
+def kl_additive_over_dims(student, harness):
+    mu_a, logvar_a = torch.randn(4, 3), torch.randn(4, 3)
+    mu_b, logvar_b = torch.randn(4, 5), torch.randn(4, 5)
+    kl_a = _student_kl(student, mu_a, logvar_a, "kl_divergence on 3 dims")
+    kl_b = _student_kl(student, mu_b, logvar_b, "kl_divergence on 5 dims")
+    kl_ab = _student_kl(student, torch.cat([mu_a, mu_b], 1), torch.cat([logvar_a, logvar_b], 1),
+                        "kl_divergence on the same 8 dims together")
+    assert_close(kl_ab, kl_a + kl_b, "KL of 8 independent dims compared with KL(3 dims) + KL(5 dims)",
+                 hint="Independent dims add their divergences: sum over dim=1. A mean over the "
+                      "latent dims makes the KL depend on latent_dim the wrong way.", **LOOSE)
+
+
+@graded(points=1, task="3.4", name="kl_divergence agrees with torch.distributions.kl_divergence")
+def kl_matches_torch_distributions(student, harness):
+    from torch.distributions import Normal, kl_divergence
+    mu, logvar = torch.randn(9, 7) * 1.5, torch.randn(9, 7)
+    expected = kl_divergence(Normal(mu, torch.exp(0.5 * logvar)), Normal(torch.zeros(7), torch.ones(7))).sum(-1)
+    kl = _student_kl(student, mu, logvar, "kl_divergence on random mu, logvar")
+    assert_close(kl, expected, "kl_divergence compared with torch.distributions.kl_divergence",
+                 hint=_diagnose(kl, _kl_mistakes(mu, logvar)), **LOOSE)
+    assert bool((kl >= -1e-5).all()), "KL divergences are never negative: check the sign."
+
+
+# --------------------------------------------------------------------------- 3.5 vae_loss
+
+
+def _fixed_batch() -> tuple[torch.Tensor, torch.Tensor]:
+    """x: binary and grey pixels; x_hat in [0.05, 0.95], not symmetric with x."""
+    x = (torch.rand(3, 1, 28, 28) > 0.6).float()
+    x[:, :, :5] = 0.3                                  # some grey rows, as in real images
+    x_hat = torch.rand(3, 1, 28, 28) * 0.9 + 0.05
+    return x_hat, x
+
+
+@graded(points=1, task="3.5", name="vae_loss returns (loss, recon, kl), three scalars, loss = recon + kl by default")
+def vae_loss_returns_triple(student, harness):
+    x_hat, x = _fixed_batch()
+    mu, logvar = torch.randn(3, 4), torch.randn(3, 4)
+    loss, recon, kl = _triple(student.vae_loss(x_hat, x, mu, logvar), "vae_loss")
+    values = [expect_scalar(v, f"the {name} returned by vae_loss")
+              for v, name in ((loss, "loss"), (recon, "recon"), (kl, "kl"))]
+    assert abs(values[0] - (values[1] + values[2])) <= 1e-4 * max(1.0, abs(values[0])), (
+        f"With the default beta = 1, loss should equal recon + kl = {values[1] + values[2]:.4f}, "
+        f"but it is {values[0]:.4f}: return (recon + beta·kl, recon, kl) in that order.")
+
+
+@graded(points=3, task="3.5", name="recon is the binary cross-entropy summed over pixels, averaged over the batch")
+def vae_loss_reconstruction_term(student, harness):
+    x_hat, x = _fixed_batch()
+    mu, logvar = torch.zeros(3, 4), torch.zeros(3, 4)
+    _, recon, _ = _triple(student.vae_loss(x_hat, x, mu, logvar, beta=1.0), "vae_loss")
+    expect_scalar(recon, "recon")
+    expected = _bce(x_hat, x).mean()
+    assert_close(recon, expected, "recon (binary cross-entropy, summed over each image's 784 pixels, "
+                                  "averaged over a batch of 3)",
+                 hint=_diagnose(recon, _recon_mistakes(x_hat, x))
+                 or "Use F.binary_cross_entropy(x_hat, x, reduction=\"sum\") / batch size.", **LOOSE)
+
+
+@graded(points=2, task="3.5", name="kl is the batch mean of kl_divergence and beta weighs it: loss = recon + beta·kl")
+def vae_loss_kl_term_and_beta(student, harness):
+    x_hat, x = _fixed_batch()
+    mu, logvar = torch.randn(3, 5), torch.randn(3, 5)
+    recon_expected = _bce(x_hat, x).mean()
+    kl_expected = _kl(mu, logvar).mean()
+    for beta in (0.0, 0.5, 4.0):
+        loss, recon, kl = _triple(student.vae_loss(x_hat, x, mu, logvar, beta=beta), "vae_loss")
+        expect_scalar(kl, "kl")
+        expect_scalar(loss, "loss")
+        per_image = _kl(mu, logvar)
+        assert_close(kl, kl_expected, f"kl returned by vae_loss (beta = {beta})",
+                     hint=_diagnose(kl, {
+                         "kl is summed over the batch: it should be the batch mean of "
+                         "kl_divergence (nats per image, like recon).": per_image.sum(),
+                         "kl is beta·KL: return the plain KL as the third value, and weigh it by "
+                         "beta only in the loss.": beta * kl_expected,
+                     } | {k: v.mean() for k, v in _kl_mistakes(mu, logvar).items() if v.dim() == 1})
+                     or "kl should be kl_divergence(mu, logvar).mean().", **LOOSE)
+        mistakes = {
+            "beta is ignored: the loss is recon + kl whatever beta is; it must be recon + beta·kl.":
+                recon_expected + kl_expected,
+            "The KL term is missing from the loss: loss = recon + beta·kl.": recon_expected,
+            "beta weighs the reconstruction instead of the KL: loss = recon + beta·kl.":
+                beta * recon_expected + kl_expected,
+            "The loss is recon − beta·kl: the KL term must be added (KL sign).": recon_expected - beta * kl_expected,
+        }
+        assert_close(loss, recon_expected + beta * kl_expected, f"loss returned by vae_loss with beta = {beta}",
+                     hint=_diagnose(loss, mistakes) or "loss = recon + beta·kl.", **LOOSE)
+
+
+# --------------------------------------------------------------------------- 3.6 VAE
+
+
+@graded(points=2, task="3.6", name="VAE.forward returns (x_hat, mu, logvar) with the right shapes; latent_dim defaults to 16")
+def vae_forward_shapes(student, harness):
+    for latent_dim, batch in ((3, 5), (7, 1), (16, 4)):
+        vae = student.VAE(latent_dim)
+        assert vae.latent_dim == latent_dim, f"VAE({latent_dim}).latent_dim is {vae.latent_dim!r}."
+        assert vae.encoder is not None and vae.decoder is not None, "VAE needs encoder and decoder attributes."
+        x_hat, mu, logvar = _triple(vae(torch.rand(batch, 1, 28, 28)), f"VAE({latent_dim}).forward")
+        what = f"VAE({latent_dim}) on {batch} images"
+        expect_tensor(x_hat, (batch, 1, 28, 28), torch.float32, what=f"x_hat from {what}")
+        expect_tensor(mu, (batch, latent_dim), torch.float32, what=f"mu from {what}")
+        expect_tensor(logvar, (batch, latent_dim), torch.float32, what=f"logvar from {what}")
+        assert float(x_hat.min()) >= 0.0 and float(x_hat.max()) <= 1.0, (
+            "x_hat should lie in [0, 1]: did you forget the decoder's final sigmoid?")
+    vae = student.VAE()
+    assert vae.latent_dim == 16, f"VAE() should default to latent_dim = 16, not {vae.latent_dim!r}."
+
+
+@graded(points=1, task="3.6", name="VAE.forward decodes a sample z = mu + σ·eps, not mu")
+def vae_forward_decodes_a_sample(student, harness):
+    vae = student.VAE(16)
+    vae.train()
+    rec = harness.lesson3.record_submodule(vae, "decoder")
+    x = torch.rand(64, 1, 28, 28)
+    _, mu, logvar = _triple(vae(x), "VAE.forward")
+    inputs = harness.recorded(rec)["inputs"]
+    assert len(inputs) >= 1, "VAE.forward never called self.decoder."
+    z = expect_tensor(inputs[-1], (64, 16), torch.float32, what="the decoder's input in VAE.forward")
+    assert not torch.allclose(z, mu), (
+        "VAE.forward decodes mu itself: in training the decoder must see a sample "
+        "z = reparameterize(mu, logvar), otherwise it is a plain autoencoder with a KL penalty.")
+    eps = (z - mu) / torch.exp(0.5 * logvar)
+    low, high = POSTERIOR_STD_RANGE
+    spread, centre = float(eps.std()), float(eps.mean())
+    if abs(centre - 0.5) < 0.1 and abs(spread - 12 ** -0.5) < 0.06:
+        cause = "That is uniform noise (torch.rand_like); eps must be standard normal, torch.randn_like."
+    else:
+        cause = ("Decode z = reparameterize(mu, logvar) with the encoder's own mu and logvar, and "
+                 "draw independent noise for every image and dim. " + LOGVAR_HINT)
+    assert low <= spread <= high and abs(centre) < 0.15, (
+        f"The decoder's input z in VAE.forward is not distributed as N(mu, exp(logvar)): "
+        f"(z − mu)/σ has mean {centre:.3f} and std {spread:.3f} (expected 0 and 1). {cause}")
+
+
+@graded(points=2, task="3.6", name="VAE.sample decodes z drawn from the prior N(0, I)")
+def vae_sample_from_prior(student, harness):
+    latent_dim = 4
+    vae = student.VAE(latent_dim)
+    rec = harness.lesson3.record_submodule(vae, "decoder")
+    images = vae.sample(PRIOR_DRAWS)
+    expect_tensor(images, (PRIOR_DRAWS, 1, 28, 28), torch.float32, what=f"VAE.sample({PRIOR_DRAWS})")
+    assert float(images.min()) >= 0.0 and float(images.max()) <= 1.0, (
+        "Samples should be images with values in [0, 1] (the decoder's sigmoid output).")
+    inputs = harness.recorded(rec)["inputs"]
+    assert inputs, "VAE.sample never called self.decoder: decode z ~ N(0, I) with self.decoder."
+    z = torch.cat([expect_tensor(t, what="the decoder's input in VAE.sample") for t in inputs])
+    assert tuple(z.shape) == (PRIOR_DRAWS, latent_dim), (
+        f"VAE.sample({PRIOR_DRAWS}) should decode {PRIOR_DRAWS} latent vectors of size {latent_dim}, "
+        f"but the decoder received {tuple(z.shape)}.")
+    mean, std = z.mean(dim=0), z.std(dim=0)
+    shown = (f"the decoded z have per-dim mean {[round(v, 2) for v in mean.tolist()]} and std "
+             f"{[round(v, 2) for v in std.tolist()]} (expected 0 and 1)")
+    if bool(((mean - 0.5).abs() < PRIOR_MEAN_TOL).all()) and bool((std < 0.4).all()):
+        raise AssertionError(f"VAE.sample does not draw from the prior N(0, I): {shown}. That is "
+                             "uniform noise (torch.rand); use torch.randn(n, latent_dim).")
+    assert bool((mean.abs() < PRIOR_MEAN_TOL).all()) and bool(((std - 1).abs() < PRIOR_STD_TOL).all()), (
+        f"VAE.sample does not draw z from the prior N(0, I): {shown}. Generation decodes "
+        "z = torch.randn(n, latent_dim), neither uniform noise (torch.rand) nor a scaled or shifted one.")
+    tail = float((z.abs() > 1.96).float().mean())
+    assert 0.03 <= tail <= 0.07, (
+        f"{100 * tail:.1f} % of the sampled z lie beyond ±1.96 (about 5 % for N(0, I)): the prior "
+        "samples are not standard normal; use torch.randn.")
+
+
+@graded(points=1, task="3.6", name="VAE.sample gives new images on every call, computed without gradients")
+def vae_sample_fresh_without_gradients(student, harness):
+    vae = student.VAE(8)
+    one = expect_tensor(vae.sample(1), (1, 1, 28, 28), torch.float32, what="VAE.sample(1)")
+    first = expect_tensor(vae.sample(6), (6, 1, 28, 28), torch.float32, what="VAE.sample(6)")
+    second = expect_tensor(vae.sample(6), (6, 1, 28, 28), torch.float32, what="VAE.sample(6)")
+    del one
+    assert not torch.allclose(first, second), (
+        "Two calls of VAE.sample gave the same images: draw a fresh z ~ N(0, I) on every call.")
+    assert not torch.allclose(first[0], first[1]), (
+        "VAE.sample(6) returned six identical images: draw one z per image, torch.randn(n, latent_dim).")
+    assert harness.output_requires_grad(vae.sample, 3) == [False], (
+        "VAE.sample's output carries gradients: generating needs none, so wrap it in "
+        "torch.no_grad() (it saves memory and time).")
+
+
+# --------------------------------------------------------------------------- 3.7 train_epoch
+
+
+def _trusted_losses(vae, images: torch.Tensor) -> tuple[float, float]:
+    """(recon, kl) per image on ``images``, from one forward of the student's model."""
+    x_hat, mu, logvar = _triple(vae(images), "VAE.forward")
+    expect_tensor(x_hat, tuple(images.shape), what="x_hat")
+    return float(_bce(x_hat.clamp(0, 1), images).mean()), float(_kl(mu, logvar).mean())
+
+
+@graded(points=2, task="3.7", name="train_epoch takes one clean optimizer step per batch and returns the mean batch loss")
+def train_epoch_steps_and_mean_loss(student, harness):
+    images, labels = load_fashion_mnist("train", source="subset", limit=64)
+    vae = student.VAE(8)
+    optimizer = harness.adam(vae, lr=0.0)   # lr = 0: the weights stay put, the loss can be recomputed
+    for what, loader in (("(images, labels) pairs", harness.loader(images, labels, batch_size=16)),
+                         ("image batches", harness.loader(images, batch_size=16))):
+        before = harness.optimizer_report(optimizer)
+        value = student.train_epoch(vae, loader, optimizer)
+        number = expect_scalar(value, "the value returned by train_epoch")
+        assert isinstance(value, float), (
+            f"train_epoch should return a Python float (loss.item()), not a {type(value).__name__}.")
+        report = harness.optimizer_report(optimizer)
+        steps = report["steps"] - before["steps"]
+        assert steps == 4, (f"A loader of 4 batches ({what}) should give 4 optimizer steps, but "
+                            f"train_epoch took {steps}.")
+        recon, kl = _trusted_losses(vae, images)
+        expected = recon + kl
+        if abs(number - 4 * expected) < 0.1 * expected:
+            raise AssertionError(f"train_epoch returned {number:.1f}, about 4 times the loss per batch "
+                                 f"({expected:.1f}): return the mean of the batch losses, not their sum.")
+        assert abs(number - expected) < 0.1 * expected, (
+            f"train_epoch returned {number:.4g}, but the loss of this untrained model is about "
+            f"{expected:.1f} nats per image (recon {recon:.1f} + kl {kl:.2f}). Return the mean over "
+            "the batches of vae_loss(...)[0].item(), with recon summed over pixels (sum vs mean).")
+        # (checked after the value: the optimizer also reports infinite gradients as left over)
+        assert report["stale_steps"] == 0, (
+            "The optimizer stepped on gradients left over from an earlier batch: call "
+            "optimizer.zero_grad() before every loss.backward() (zero_grad missing).")
+
+
+@graded(points=1, task="3.7", name="train_epoch passes beta on to vae_loss")
+def train_epoch_uses_beta(student, harness):
+    images, _ = load_fashion_mnist("train", source="subset", limit=64)
+    vae = student.VAE(8)
+    optimizer = harness.adam(vae, lr=0.0)
+    recon, kl = _trusted_losses(vae, images)
+    if kl <= 1e-6:  # a model whose untrained encoder outputs exactly N(0, I) cannot show beta
+        return
+    beta = 2.0 * recon / kl   # makes beta·kl twice the reconstruction term
+    value = expect_scalar(student.train_epoch(vae, harness.loader(images, batch_size=32), optimizer,
+                                              beta=beta), "train_epoch")
+    expected = recon + beta * kl
+    assert abs(value - expected) < 0.25 * expected, (
+        f"With beta = {beta:.4g}, the mean batch loss should be about recon + beta·kl = {expected:.1f}, "
+        f"but train_epoch returned {value:.1f}"
+        + (": beta is ignored. Pass it on: vae_loss(x_hat, x, mu, logvar, beta)."
+           if abs(value - (recon + kl)) < 0.25 * expected else "."))
+
+
+@graded(points=3, task="3.7", name="a short training run lowers the loss and reaches a -ELBO bar on held-out images",
+        timeout=60.0)
+def training_reaches_elbo_bar(student, harness):
+    images, labels, held_out = _train_data()
+    vae = student.VAE(TRAIN_LATENT)
+    optimizer = harness.adam(vae, lr=TRAIN_LR)
+    losses = []
+    for epoch in range(TRAIN_EPOCHS):
+        loader = harness.loader(images, labels, batch_size=TRAIN_BATCH, shuffle=True, seed=epoch)
+        losses.append(expect_scalar(student.train_epoch(vae, loader, optimizer, beta=1.0),
+                                    f"train_epoch (epoch {epoch + 1})"))
+    vae.eval()
+    recon, kl = _trusted_losses(vae, held_out)
+    elbo = recon + kl
+    report = (f"After {TRAIN_EPOCHS} epochs on {TRAIN_IMAGES} images, the held-out −ELBO is "
+              f"{elbo:.1f} nats per image (recon {recon:.1f} + KL {kl:.2f}); the epoch losses "
+              f"returned by train_epoch were {[round(v, 2) for v in losses]}.")
+    if min(losses) < 0:
+        raise AssertionError(
+            report + " The loss went negative, but binary cross-entropy and KL are both ≥ 0: "
+            "check their signs (KL sign: −0.5·Σ(1 + logvar − mu² − exp(logvar))).")
+    if not math.isfinite(elbo) or losses[-1] > 10 * losses[0]:
+        raise AssertionError(
+            report + " The loss blew up instead of decreasing: are gradients left over from "
+            "earlier batches (zero_grad missing), or is a loss term of the wrong sign?")
+    if losses[0] < 50:
+        raise AssertionError(
+            report + " A loss of a few nats per image is far below any real image's −ELBO "
+            "(hundreds of nats): recon is probably a per-pixel mean (sum vs mean). Sum it over "
+            "the pixels of each image, or the KL dominates and the posterior collapses.")
+    if recon > 500:
+        cause = ("The reconstruction did not improve from the untrained ~543 nats: are the "
+                 "arguments of the binary cross-entropy swapped (prediction first, target second)?")
+    elif kl < 0.5:
+        cause = ("The KL is almost 0 and the reconstructions are poor: posterior collapse, the "
+                 "encoder ignores the image. Is the KL weighted too heavily against recon (recon a "
+                 "per-pixel mean instead of a per-image sum, sum vs mean, or the KL summed over the "
+                 "batch)? Or does no gradient reach the encoder through z (see reparameterize)?")
+    elif kl > 25:
+        cause = ("The KL is large, so it hardly pulled the codes towards N(0, I): is the KL term "
+                 "missing from the loss, weighted too lightly (recon summed over the batch as "
+                 "well), or of the wrong sign (KL sign or missing ½)?")
+    else:
+        cause = "Check vae_loss and the training loop (zero_grad, backward, step)."
+    assert losses[-1] < losses[0], f"{report} The training loss did not decrease. {cause}"
+    assert elbo <= ELBO_BAR, f"{report} It should be below {ELBO_BAR:.0f}. {cause}"

@@ -1,0 +1,226 @@
+"""Lesson 3 mutants (variational autoencoders): one realistic bug each."""
+
+from tests.mutants.catalog import Mutant
+
+_RECON = 'recon = F.binary_cross_entropy(x_hat, x, reduction="sum") / batch'
+_KL = "    return -0.5 * torch.sum(1.0 + logvar - mu.pow(2) - logvar.exp(), dim=1)\n"
+
+MUTANTS = [
+    # --- 3.1 / 3.2: networks
+    Mutant(
+        id="l3-encoder-one-head", lesson=3,
+        description="mu and logvar both taken from the mu head",
+        misconception="an encoder needs two outputs per latent dim: a mean and a log-variance",
+        old="        return self.mu_head(h), self.logvar_head(h)\n",
+        new="        return self.mu_head(h), self.mu_head(h)\n",
+        message=r"same head",
+    ),
+    Mutant(
+        id="l3-decoder-no-sigmoid", lesson=3,
+        description="decoder outputs unbounded values",
+        misconception="the decoder outputs pixel probabilities in [0, 1]",
+        old="            nn.Sigmoid(),                   # (B, 784) in [0, 1]\n",
+        new="",
+        message=r"sigmoid",
+    ),
+    # --- 3.3: reparameterize
+    Mutant(
+        id="l3-std-is-exp-logvar", lesson=3,
+        description="std = exp(logvar): logvar read as log sigma",
+        misconception="log sigma vs log sigma²: logvar is the log of the variance",
+        old="    std = torch.exp(0.5 * logvar)\n",
+        new="    std = torch.exp(logvar)\n",
+        message=r"log σ vs log σ²",
+    ),
+    Mutant(
+        id="l3-uniform-noise", lesson=3,
+        description="eps drawn with rand_like (uniform on [0, 1))",
+        misconception="the noise of the reparameterization trick is standard normal",
+        old="    eps = torch.randn_like(std)\n",
+        new="    eps = torch.rand_like(std)\n",
+        message=r"rand_like",
+    ),
+    Mutant(
+        id="l3-noise-not-scaled", lesson=3,
+        description="z = mu + eps, the noise not multiplied by sigma",
+        misconception="sigma sets the spread of each image's Gaussian",
+        old="    return mu + std * eps\n",
+        new="    return mu + eps\n",
+        message=r"not scaled|log σ vs log σ²",
+    ),
+    Mutant(
+        id="l3-no-sampling", lesson=3,
+        description="z = mu: no sampling at all",
+        misconception="a VAE decodes random draws, not the mean",
+        old="    return mu + std * eps\n",
+        new="    return mu\n",
+        message=r"no sampling",
+    ),
+    Mutant(
+        id="l3-torch-normal", lesson=3,
+        description="z = torch.normal(mu, std), which does not backpropagate",
+        misconception="the reparameterization trick: sampling directly blocks the gradients",
+        old="    eps = torch.randn_like(std)\n    return mu + std * eps\n",
+        new="    return torch.normal(mu, std)\n",
+        message=r"torch\.normal",
+    ),
+    Mutant(
+        id="l3-one-eps-per-image", lesson=3,
+        description="one noise value per image shared by all its latent dims",
+        misconception="each latent dim gets its own independent noise",
+        old="    eps = torch.randn_like(std)\n",
+        new="    eps = torch.randn(std.shape[0], 1)\n",
+        message=r"correlated",
+    ),
+    Mutant(
+        id="l3-detached-std", lesson=3,
+        description="sigma detached from the graph",
+        misconception="gradients must reach logvar through sigma",
+        old="    std = torch.exp(0.5 * logvar)\n",
+        new="    std = torch.exp(0.5 * logvar).detach()\n",
+        message=r"no gradient reached logvar",
+    ),
+    # --- 3.4: kl_divergence
+    Mutant(
+        id="l3-kl-sign", lesson=3,
+        description="KL with the sign flipped",
+        misconception="KL sign: the divergence is never negative",
+        old=_KL,
+        new="    return 0.5 * torch.sum(1.0 + logvar - mu.pow(2) - logvar.exp(), dim=1)\n",
+        message=r"sign",
+    ),
+    Mutant(
+        id="l3-kl-missing-half", lesson=3,
+        description="KL without the factor one half",
+        misconception="the closed form has a factor ½",
+        old=_KL,
+        new="    return -torch.sum(1.0 + logvar - mu.pow(2) - logvar.exp(), dim=1)\n",
+        message=r"missing ½",
+    ),
+    Mutant(
+        id="l3-kl-mean-over-dims", lesson=3,
+        description="KL averaged over the latent dims",
+        misconception="the KL of independent dims is a sum",
+        old=_KL,
+        new="    return -0.5 * torch.mean(1.0 + logvar - mu.pow(2) - logvar.exp(), dim=1)\n",
+        message=r"mean over the latent dims",
+    ),
+    Mutant(
+        id="l3-kl-logvar-as-logsigma", lesson=3,
+        description="KL written for logvar = log sigma",
+        misconception="log sigma vs log sigma²",
+        old=_KL,
+        new="    return -0.5 * torch.sum(1.0 + 2 * logvar - mu.pow(2) - (2 * logvar).exp(), dim=1)\n",
+        message=r"log σ vs log σ²",
+    ),
+    Mutant(
+        id="l3-kl-summed-over-batch", lesson=3,
+        description="kl_divergence returns one number for the whole batch",
+        misconception="kl_divergence is per image, shape (B,)",
+        old=_KL,
+        new="    return -0.5 * torch.sum(1.0 + logvar - mu.pow(2) - logvar.exp())\n",
+        message=r"summed over the batch",
+    ),
+    # --- 3.5: vae_loss
+    Mutant(
+        id="l3-recon-pixel-mean", lesson=3,
+        description="reconstruction term averaged over pixels",
+        misconception="sum vs mean: recon is summed per image, else the KL dominates (posterior collapse)",
+        old=_RECON,
+        new="recon = F.binary_cross_entropy(x_hat, x)",
+        message=r"per-pixel mean.*posterior collapse",
+    ),
+    Mutant(
+        id="l3-bce-swapped", lesson=3,
+        description="binary cross-entropy with prediction and target swapped",
+        misconception="F.binary_cross_entropy(input=prediction, target=data)",
+        old=_RECON,
+        new='recon = F.binary_cross_entropy(x, x_hat, reduction="sum") / batch',
+        message=r"swapped",
+    ),
+    Mutant(
+        id="l3-recon-batch-sum", lesson=3,
+        description="reconstruction term summed over the batch as well",
+        misconception="the loss is in nats per image: average over the batch",
+        old=_RECON,
+        new='recon = F.binary_cross_entropy(x_hat, x, reduction="sum")',
+        message=r"summed over the batch",
+    ),
+    Mutant(
+        id="l3-kl-batch-sum", lesson=3,
+        description="kl term summed over the batch",
+        misconception="recon and kl are both per-image averages",
+        old="    kl = kl_divergence(mu, logvar).mean()\n",
+        new="    kl = kl_divergence(mu, logvar).sum()\n",
+        message=r"kl is summed over the batch",
+    ),
+    Mutant(
+        id="l3-beta-ignored", lesson=3,
+        description="vae_loss ignores beta",
+        misconception="beta weighs the KL term",
+        old="    return recon + beta * kl, recon, kl\n",
+        new="    return recon + kl, recon, kl\n",
+        message=r"beta is ignored",
+    ),
+    Mutant(
+        id="l3-no-kl-in-loss", lesson=3,
+        description="the loss is the reconstruction alone",
+        misconception="without the KL the latent space is not organised (an autoencoder with noise)",
+        old="    return recon + beta * kl, recon, kl\n",
+        new="    return recon, recon, kl\n",
+        message=r"KL term is missing",
+    ),
+    # --- 3.6: VAE
+    Mutant(
+        id="l3-forward-decodes-mu", lesson=3,
+        description="forward decodes mu instead of the sample",
+        misconception="the decoder must learn from noisy codes",
+        old="        return self.decoder(z), mu, logvar\n",
+        new="        return self.decoder(mu), mu, logvar\n",
+        message=r"decodes mu",
+    ),
+    Mutant(
+        id="l3-sample-uniform", lesson=3,
+        description="sample() draws z with torch.rand",
+        misconception="the prior is N(0, I)",
+        old="            z = torch.randn(n, self.latent_dim, device=device)   # (n, latent_dim)\n",
+        new="            z = torch.rand(n, self.latent_dim, device=device)   # (n, latent_dim)\n",
+        message=r"uniform noise \(torch\.rand\)",
+    ),
+    Mutant(
+        id="l3-sample-with-gradients", lesson=3,
+        description="sample() builds an autograd graph",
+        misconception="generation needs no gradients",
+        old=("        with torch.no_grad():\n"
+             "            z = torch.randn(n, self.latent_dim, device=device)   # (n, latent_dim)\n"
+             "            return self.decoder(z)\n"),
+        new=("        z = torch.randn(n, self.latent_dim, device=device)\n"
+             "        return self.decoder(z)\n"),
+        message=r"no_grad",
+    ),
+    # --- 3.7: train_epoch
+    Mutant(
+        id="l3-train-no-zero-grad", lesson=3,
+        description="train_epoch never resets the gradients",
+        misconception="gradients accumulate unless zeroed",
+        old="        optimizer.zero_grad()\n",
+        new="",
+        message=r"zero_grad",
+    ),
+    Mutant(
+        id="l3-train-beta-ignored", lesson=3,
+        description="train_epoch does not pass beta on",
+        misconception="beta must reach the loss that is minimised",
+        old="        loss, _, _ = vae_loss(x_hat, x, mu, logvar, beta=beta)\n",
+        new="        loss, _, _ = vae_loss(x_hat, x, mu, logvar)\n",
+        message=r"beta is ignored",
+    ),
+    Mutant(
+        id="l3-train-returns-sum", lesson=3,
+        description="train_epoch returns the sum of the batch losses",
+        misconception="the mean batch loss does not depend on the number of batches",
+        old="    return total / max(batches, 1)\n",
+        new="    return total\n",
+        message=r"not their sum",
+    ),
+]

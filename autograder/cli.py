@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
+
+from autograder.demo import DEMO_TIMEOUT
+from autograder.grade import DEFAULT_LESSON_TIMEOUT
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,26 +19,69 @@ def cli() -> None:
 @cli.command()
 @click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for results.json/feedback.md per submission and grades.csv.")
+              help="Folder for <name>/results.json and feedback.md, grades.csv, summary.md, scores.png.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Submissions graded in parallel (default: the number of cores).")
 @click.option("--lessons", default=None, help="Comma-separated lesson numbers, e.g. 2,3 (default: all).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=None,
-              help="Wall-clock seconds allowed per lesson of a submission.")
+              help=f"Wall-clock seconds allowed per lesson of a submission (default: {DEFAULT_LESSON_TIMEOUT:g}).")
+@click.option("--force", is_flag=True,
+              help="Regrade every submission, even those whose result is up to date.")
 def grade(submissions: tuple[Path, ...], out: Path, jobs: int | None, lessons: str | None,
-          timeout: float | None) -> None:
-    """Grade SUBMISSION folders or zips (or folders of them) in isolation."""
+          timeout: float | None, force: bool) -> None:
+    """Grade SUBMISSION folders or zips, or folders of them, each in isolation.
+
+    A folder of submissions holds one sub-folder (e.g. a cloned assignment-username
+    repository) or one .zip (e.g. an Otter export) per student. Results already in --out
+    whose submission and grader are unchanged are kept (resumable); grades.csv and
+    summary.md are rebuilt for all submissions at the end.
+    """
     from autograder import grade as grading
+    from autograder.lessons import parse_lesson_list
     missing = [str(p) for p in submissions if not p.exists()]
     if missing:
         raise click.BadParameter(f"not found: {', '.join(missing)}", param_hint="SUBMISSIONS")
     try:
-        from autograder.lessons import parse_lesson_list
         parse_lesson_list(lessons)
     except (ValueError, KeyError) as exc:
         raise click.BadParameter(str(exc).strip("'\""), param_hint="--lessons") from None
-    grading.main(submissions=list(submissions), out=out, jobs=jobs or os.cpu_count() or 1,
-                 lessons=lessons, timeout=timeout or grading.DEFAULT_LESSON_TIMEOUT, echo=click.echo)
+    if out.exists() and not out.is_dir():
+        raise click.BadParameter(f"{out} exists and is not a folder", param_hint="--out")
+    options = {} if timeout is None else {"timeout": timeout}
+    run = grading.main(submissions=list(submissions), out=out, jobs=jobs, lessons=lessons,
+                       force=force, echo=click.echo, **options)
+    if run.interrupted:
+        sys.exit(130)
+    if not run.complete:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the samples and their grades (default: a new temp folder).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Submissions graded in parallel (default: the number of cores).")
+@click.option("--lessons", default=None,
+              help="Comma-separated lesson numbers (default: every lesson with a reference solution).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=None,
+              help=f"Wall-clock seconds allowed per lesson (default: {DEMO_TIMEOUT:g}, so the infinite loop is short).")
+def demo(out: Path | None, jobs: int | None, lessons: str | None, timeout: float | None) -> None:
+    """Build sample submissions (reference, starter, buggy, hanging) and grade them."""
+    from autograder import demo as demo_module
+    from autograder.lessons import parse_lesson_list
+    if out is not None and out.exists() and not out.is_dir():
+        raise click.BadParameter(f"{out} exists and is not a folder", param_hint="--out")
+    try:
+        parse_lesson_list(lessons)
+    except (ValueError, KeyError) as exc:
+        raise click.BadParameter(str(exc).strip("'\""), param_hint="--lessons") from None
+    options = {} if timeout is None else {"timeout": timeout}
+    try:
+        run = demo_module.main(out=out, jobs=jobs, lessons=lessons, echo=click.echo, **options)
+    except demo_module.DemoError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not run.complete:
+        sys.exit(130 if run.interrupted else 1)
 
 
 @cli.command()
@@ -58,6 +103,34 @@ def build(check: bool, lessons: str | None) -> None:
         return
     written = assignments.main(lessons=selected)
     click.echo(f"Wrote {len(written)} files under assignments/.")
+
+
+@cli.command()
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the student template repository (empty, or a previous release).")
+@click.option("--force", is_flag=True, help="Replace whatever is in --out (a .git folder is kept).")
+def release(out: Path, force: bool) -> None:
+    """Build the student repository for GitHub Classroom: starters, notebooks, public tests."""
+    from autograder import release as releasing
+    try:
+        result = releasing.main(out=out, force=force)
+    except (releasing.ReleaseError, releasing.LeakError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(result.summary())
+
+
+@cli.command()
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the student notebooks and one autograder.zip per notebook lesson.")
+@click.option("--lessons", default=None, help="Comma-separated lesson numbers (default: every lesson with a notebook).")
+def otter(out: Path, lessons: str | None) -> None:
+    """Otter-Grader artefacts: student notebooks with grader.check cells and an autograder.zip per notebook lesson."""
+    from autograder import otter as otter_artefacts
+    from autograder.otter.artefacts import OtterArtefactError
+    try:
+        otter_artefacts.main(out=out, lessons=lessons, echo=click.echo)
+    except OtterArtefactError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def main() -> None:

@@ -1,44 +1,144 @@
 """Grading submissions: one at a time (:func:`grade_submission`) or many (:func:`main`).
 
-The trusted process loads the hidden suites once; student code runs only in workers forked
-from the sandbox's fork server. Submissions are graded in parallel threads (the heavy work
-happens in the workers, so threads on the trusted side are enough).
+The trusted process loads the hidden suites once and starts one fork server (the sandbox's
+zygote), which pays for ``import torch`` once; every lesson of every submission then runs in
+its own fresh, limited worker forked from it. Submissions are graded in parallel threads (the
+heavy work happens in the workers, so threads on the trusted side are enough).
+
+A bulk run is resumable: each submission's ``results.json`` records a fingerprint of what was
+graded and how (:func:`fingerprint`); a later run skips every submission whose fingerprint is
+unchanged (unless ``force``), so a run that was interrupted, or re-run after a few students
+resubmitted, grades only what is new. ``grades.csv``, ``summary.md`` and ``scores.png`` are
+rebuilt at the end from the results of all the run's submissions, graded now or earlier.
 """
 
 from __future__ import annotations
 
-import sys
+import hashlib
+import json
+import os
+import shutil
+import signal
+import tempfile
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from autograder.lessons import LESSONS, REPO_ROOT, Lesson, parse_lesson_list
-from autograder.report import (SubmissionResult, atomic_write, csv_row, grades_csv,
-                               write_submission)
-from autograder.runner import Spawner, grade_lesson
-from autograder.sandbox import Limits, Sandbox
-from autograder.submission import (OpenedSubmission, SubmissionError, expand_inputs, locate,
-                                   submission_name)
-from autograder.suite import load_suite
+from autograder import __version__
+from autograder.lessons import REPO_ROOT, Lesson, parse_lesson_list
+from autograder.progress import Progress
+from autograder.report import SubmissionResult, read_results, write_submission
+from autograder.submission import (OpenedSubmission, SubmissionError, assign_names, content_hash,
+                                   expand_inputs, locate, submission_name)
+from autograder.summary import write_gradebook
+
+if TYPE_CHECKING:  # these import torch; a run with nothing to grade never needs them
+    from autograder.runner import Spawner
 
 DEFAULT_LESSON_TIMEOUT = 90.0
 
+# What decides a grade besides the student's files: the hidden suites (added per lesson), what
+# runs beside the student's code, and how outcomes become scores and reports. A change to any
+# of them makes every earlier result stale.
+GRADING_SOURCES = ("autograder/runner.py", "autograder/suite.py", "autograder/report.py",
+                   "coursekit/testing.py", "coursekit/data.py", "coursekit/harness")
+
+
+class Interrupted(Exception):
+    """Raised in grading threads once the run is stopping (Ctrl-C, SIGTERM)."""
+
+
+def grading_code_hash(lessons: tuple[Lesson, ...]) -> str:
+    """A hash of the hidden suites of ``lessons`` and of the grading code (:data:`GRADING_SOURCES`)."""
+    digest = hashlib.sha256()
+    paths = [REPO_ROOT / "autograder" / "suites" / f"lesson{lesson.number}.py" for lesson in lessons]
+    for name in GRADING_SOURCES:
+        path = REPO_ROOT / name
+        paths += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    for path in paths:
+        digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"(missing)")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def fingerprint(path: Path, lessons: tuple[Lesson, ...], timeout: float, code_hash: str) -> str:
+    """What a result depends on: the submission's lesson files (or zip bytes), the lessons
+    graded, the time allowed, the grader's version and its grading code. Equal fingerprints
+    mean a re-grade would give the same result."""
+    settings = {"grader": __version__, "lessons": [lesson.number for lesson in lessons],
+                "timeout": float(timeout), "code": code_hash,
+                "content": content_hash(path, lessons)}
+    text = json.dumps(settings, sort_keys=True)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+class LessonCache:
+    """Lessons already graded in this run, by lesson and file content.
+
+    A lesson file is self-contained (SPEC §1) and its worker sees nothing else, so two
+    byte-identical copies (an untouched starter, a shared file) get the same result: the
+    second copy reuses the first's instead of being run again. Threads asking for a lesson
+    that is being graded wait for it; if that grading fails, the next asker grades it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[int, float, str], tuple[threading.Event, list[Any]]] = {}
+
+    def get(self, key: tuple[int, float, str], compute: Callable[[], Any]) -> Any:
+        while True:
+            with self._lock:
+                entry = self._entries.get(key)
+                owner = entry is None
+                if owner:
+                    entry = self._entries[key] = (threading.Event(), [])
+            done, box = entry
+            if owner:
+                try:
+                    box.append(compute())
+                except BaseException:
+                    with self._lock:
+                        del self._entries[key]
+                    raise
+                finally:
+                    done.set()
+                return box[0]
+            done.wait()
+            if box:
+                return box[0]
+
 
 def grade_submission(path: Path, lessons: tuple[Lesson, ...], spawn: Spawner,
-                     timeout: float = DEFAULT_LESSON_TIMEOUT) -> SubmissionResult:
+                     timeout: float = DEFAULT_LESSON_TIMEOUT, *, name: str | None = None,
+                     tmp_root: Path | None = None, key: str = "",
+                     cache: LessonCache | None = None) -> SubmissionResult:
     """Grade one submission (folder or zip); never raises for anything in the submission."""
+    from autograder.runner import failed_lesson, grade_lesson
+    from autograder.suite import load_suite
+
     start = time.monotonic()
-    result = SubmissionResult(name=submission_name(path))
+    result = SubmissionResult(name=name or submission_name(path), fingerprint=key)
     try:
-        with OpenedSubmission(path) as root:
+        with OpenedSubmission(path, tmp_root) as root:
             located = locate(root, lessons)
             for lesson in lessons:
-                result.lessons.append(grade_lesson(lesson, located.files.get(lesson.number), spawn,
-                                                   timeout, located.problems.get(lesson.number, "")))
+                file = located.files.get(lesson.number)
+
+                def compute(lesson: Lesson = lesson, file: Path | None = file) -> Any:
+                    return grade_lesson(lesson, file, spawn, timeout,
+                                        located.problems.get(lesson.number, ""))
+
+                if file is None or cache is None:
+                    result.lessons.append(compute())
+                else:
+                    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+                    result.lessons.append(cache.get((lesson.number, float(timeout), digest), compute))
     except SubmissionError as exc:
         result.problem = str(exc)
-        from autograder.runner import failed_lesson
         result.lessons = [failed_lesson(lesson, load_suite(lesson), f"Not graded: {exc}")
                           for lesson in lessons]
     result.execution_time = time.monotonic() - start
@@ -54,30 +154,195 @@ def hidden_paths(out_dir: Path, inputs: list[Path]) -> list[Path]:
     return paths
 
 
+@dataclass
+class Planned:
+    """One submission of a run: where it is, its output name and fingerprint, and whether an
+    up-to-date result already exists."""
+
+    path: Path
+    name: str
+    key: str
+    up_to_date: bool
+
+
+@dataclass
+class BulkRun:
+    """What a run did. ``complete`` when every submission has a result in ``out``."""
+
+    out: Path
+    planned: list[Planned] = field(default_factory=list)
+    graded: list[SubmissionResult] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # grader errors: no result written
+    interrupted: bool = False
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    wall_time: float = 0.0
+
+    @property
+    def skipped(self) -> list[str]:
+        return [p.name for p in self.planned if p.up_to_date]
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed and not self.interrupted
+
+
+def plan(submissions: list[Path], out: Path, lessons: tuple[Lesson, ...], timeout: float,
+         force: bool = False) -> list[Planned]:
+    """The run's submissions (folders of submissions expanded), each with its fingerprint."""
+    inputs = expand_inputs([p.resolve() for p in submissions], lessons, exclude=(out,))
+    code_hash = grading_code_hash(lessons)
+    planned = []
+    for path, name in zip(inputs, assign_names(inputs)):
+        key = fingerprint(path, lessons, timeout, code_hash)
+        previous = None if force else read_results(out / name)
+        up_to_date = previous is not None and previous["extra_data"].get("fingerprint") == key
+        planned.append(Planned(path, name, key, up_to_date))
+    return planned
+
+
+class _Workers:
+    """Hands out sandbox workers and, when the run stops, kills those still running."""
+
+    def __init__(self, spawn: Callable[[Path], Any]) -> None:
+        self._spawn = spawn
+        self._lock = threading.Lock()
+        self._active: list[Any] = []
+        self.stopping = threading.Event()
+
+    def spawn(self, student_file: Path) -> Any:
+        if self.stopping.is_set():
+            raise Interrupted()
+        worker = self._spawn(student_file)
+        with self._lock:
+            self._active = [w for w in self._active if w.alive] + [worker]
+        if self.stopping.is_set():
+            worker.kill()
+            raise Interrupted()
+        return worker
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with self._lock:
+            for worker in self._active:
+                if worker.alive:
+                    try:
+                        os.killpg(worker.pid, signal.SIGKILL)  # its thread then cleans up
+                    except (ProcessLookupError, PermissionError):
+                        pass
+
+
+def _line(result: SubmissionResult) -> str:
+    return (f"{result.name}: {result.score:g}/{result.max_score:g} ({result.status}, "
+            f"{result.execution_time:.1f} s)")
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(*, submissions: list[Path], out: Path, jobs: int | None = None, lessons: str | None = None,
-         timeout: float = DEFAULT_LESSON_TIMEOUT, echo: Callable[[str], None] = print
-         ) -> list[SubmissionResult]:
-    """Grade ``submissions`` into ``out``: per-submission results and feedback, and grades.csv."""
+         timeout: float = DEFAULT_LESSON_TIMEOUT, force: bool = False,
+         echo: Callable[[str], None] = print, progress: bool | None = None) -> BulkRun:
+    """Grade ``submissions`` into ``out``: per-submission ``results.json`` and ``feedback.md``,
+    then ``grades.csv``, ``summary.md`` and ``scores.png`` for all of them.
+
+    ``jobs`` defaults to the number of cores. Submissions whose result is up to date are not
+    regraded unless ``force``. ``progress`` shows a progress bar on stderr (default: when
+    stderr is a terminal) instead of one line per submission.
+    """
+    started = time.monotonic()
     selected = parse_lesson_list(lessons)
-    for lesson in selected:
-        load_suite(lesson)  # load (and check) every hidden suite once, before any worker starts
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    inputs = [p.resolve() for p in submissions]
-    expanded = expand_inputs(inputs, selected)
-    jobs = max(1, jobs or 1)
-    results: list[SubmissionResult] = []
-    with Sandbox(limits=Limits(), hidden_paths=hidden_paths(out, inputs)) as sandbox:
-        echo(sandbox.describe())
+    run = BulkRun(out=out, planned=plan(submissions, out, selected, timeout, force))
+    todo = [p for p in run.planned if not p.up_to_date]
+    jobs = max(1, min(jobs or os.cpu_count() or 1, max(len(todo), 1)))
+    lesson_list = ",".join(str(lesson.number) for lesson in selected)
+    echo(f"{len(run.planned)} submission(s), lessons {lesson_list}: {len(todo)} to grade, "
+         f"{len(run.skipped)} up to date (skipped; --force regrades them).")
+    previous_handler = None
+    if threading.current_thread() is threading.main_thread():
+        previous_handler = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        if todo:
+            _grade_all(run, todo, selected, jobs, timeout, echo, progress)
+    except KeyboardInterrupt:
+        run.interrupted = True
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+    run.wall_time = time.monotonic() - started
+    if run.interrupted:
+        done = sum(1 for p in run.planned if read_results(out / p.name) is not None)
+        echo(f"Interrupted: {done} of {len(run.planned)} submissions have a result in {out}. "
+             "Run the same command again to grade the rest.")
+        return run
+    run.rows, written = write_gradebook(out, [p.name for p in run.planned], selected)
+    for name, reason in sorted(run.failed.items()):
+        echo(f"NOT GRADED {name}: grader error: {reason}")
+    rate = len(run.graded) / run.wall_time * 60 if run.graded and run.wall_time > 0 else 0.0
+    echo(f"Graded {len(run.graded)}, skipped {len(run.skipped)} up to date"
+         + (f", {len(run.failed)} not graded (grader error; run again to retry)" if run.failed else "")
+         + f", in {run.wall_time:.1f} s" + (f" ({rate:.0f} submissions/min)." if rate else "."))
+    echo("Wrote " + ", ".join(str(p) for p in written)
+         + f" and <name>/results.json, <name>/feedback.md under {out}")
+    return run
 
-        def one(path: Path) -> SubmissionResult:
-            result = grade_submission(path, selected, sandbox.spawn, timeout)
-            write_submission(result, out)
-            echo(f"{result.name}: {result.score:g}/{result.max_score:g} ({result.status}, "
-                 f"{result.execution_time:.1f} s)")
-            return result
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(one, expanded))
-    atomic_write(out / "grades.csv", grades_csv([csv_row(r) for r in results], selected))
-    return results
+def _grade_all(run: BulkRun, todo: list[Planned], lessons: tuple[Lesson, ...], jobs: int,
+               timeout: float, echo: Callable[[str], None], progress: bool | None) -> None:
+    """Grade ``todo`` with ``jobs`` threads over one sandbox; writes each result as it comes."""
+    import torch
+
+    from autograder.sandbox import Limits, Sandbox
+    from autograder.suite import load_suite
+
+    for lesson in lessons:
+        load_suite(lesson)  # load (and check) every hidden suite once, before any worker starts
+    torch_threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the trusted side only checks results; leave the cores to workers
+    unpacked = Path(tempfile.mkdtemp(prefix="gf-unpacked-"))  # zips, hidden from workers too
+    inputs = [p.path for p in todo]
+    bar = Progress(total=len(run.planned), done=len(run.planned) - len(todo), echo=echo, bar=progress)
+    try:
+        with Sandbox(limits=Limits(), hidden_paths=hidden_paths(run.out, inputs) + [unpacked]) as sandbox:
+            bar.note(sandbox.describe())
+            workers = _Workers(sandbox.spawn)
+            cache = LessonCache()
+
+            def one(item: Planned) -> SubmissionResult:
+                result = grade_submission(item.path, lessons, workers.spawn, timeout, name=item.name,
+                                          tmp_root=unpacked, key=item.key, cache=cache)
+                if workers.stopping.is_set():
+                    raise Interrupted()  # its workers may have been killed: not a real result
+                write_submission(result, run.out)
+                return result
+
+            pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade")
+            futures: dict[Future[SubmissionResult], Planned] = {pool.submit(one, item): item
+                                                                for item in todo}
+            try:
+                pending = set(futures)
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in sorted(finished, key=lambda f: futures[f].name):
+                        item = futures[future]
+                        try:
+                            result = future.result()
+                        except Interrupted:
+                            continue
+                        except Exception as exc:  # noqa: BLE001 - a grader fault, not the student's
+                            run.failed[item.name] = f"{type(exc).__name__}: {exc}"
+                            bar.advance(f"{item.name}: NOT GRADED (grader error: {exc})", notable=True)
+                            continue
+                        run.graded.append(result)
+                        bar.advance(_line(result), notable=result.status in ("error", "timeout"))
+            except BaseException:
+                workers.stop()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
+    finally:
+        bar.close()
+        torch.set_num_threads(torch_threads)
+        shutil.rmtree(unpacked, ignore_errors=True)

@@ -22,6 +22,7 @@ import json
 import math
 import socket
 import struct
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -31,8 +32,14 @@ import torch
 FRAME_PREFIX = struct.Struct("!QQ")
 MAX_HEADER_BYTES = 4 * 1024 * 1024
 MAX_PAYLOAD_BYTES = 512 * 1024 * 1024
-MAX_DEPTH = 32
-MAX_ITEMS = 100_000
+MAX_DEPTH = 32           # nesting levels of one value
+MAX_ITEMS = 100_000      # entries of one list, tuple or dict
+MAX_NODES = 1_000_000    # parts of one value, all levels together
+MAX_HANDLES = 10_000     # worker objects named in one value
+MAX_ARRAYS = 10_000      # arrays in one frame
+MAX_DIMS = 8
+MAX_DIM_SIZE = 2**31
+MAX_INT = 2**63 - 1
 
 # Array dtypes that may cross the boundary. Object, string and void dtypes never do.
 ALLOWED_DTYPES = {
@@ -111,6 +118,9 @@ def encode(value: Any, arrays: list[np.ndarray], make_ref: Callable[[Any], Ref] 
         return {"t": "tuple", "v": [int(v) for v in value]}
     if isinstance(value, torch.dtype):
         return {"t": "dtype", "v": TORCH_DTYPE_NAMES.get(value, str(value))}
+    if type(value) in (list, tuple, dict) and len(value) > MAX_ITEMS:
+        raise RejectedValue(f"a {type(value).__name__} of {len(value)} entries was returned "
+                            f"(the limit is {MAX_ITEMS})")
     if type(value) in (list, tuple):
         tag = "list" if type(value) is list else "tuple"
         return {"t": tag, "v": [encode(v, arrays, make_ref, depth + 1) for v in value]}
@@ -133,9 +143,20 @@ def tensor_to_numpy(tensor: torch.Tensor) -> np.ndarray:
 
 
 def pack(body: Any, arrays: list[np.ndarray]) -> bytes:
-    """Serialise an encoded body and its arrays into one frame."""
+    """Serialise an encoded body and its arrays into one frame; a frame over the limits
+    (:data:`MAX_HEADER_BYTES`, :data:`MAX_PAYLOAD_BYTES`, :data:`MAX_ARRAYS`) raises
+    :class:`RejectedValue` (it would be refused on arrival)."""
+    if len(arrays) > MAX_ARRAYS:
+        raise RejectedValue(f"{len(arrays)} tensors in one result (the limit is {MAX_ARRAYS})")
+    size = sum(a.nbytes for a in arrays)
+    if size > MAX_PAYLOAD_BYTES:
+        raise RejectedValue(f"a result of {size / 1024**2:.0f} MB (the limit is "
+                            f"{MAX_PAYLOAD_BYTES // 1024**2} MB)")
     specs = [{"dtype": a.dtype.name, "shape": list(a.shape)} for a in arrays]
     header = json.dumps({"body": body, "arrays": specs}, allow_nan=False).encode()
+    if len(header) > MAX_HEADER_BYTES:
+        raise RejectedValue(f"a result whose description takes {len(header) / 1024**2:.1f} MB "
+                            f"(the limit is {MAX_HEADER_BYTES // 1024**2} MB): huge strings or lists?")
     payload = b"".join(a.tobytes() for a in arrays)
     return FRAME_PREFIX.pack(len(header), len(payload)) + header + payload
 
@@ -143,100 +164,152 @@ def pack(body: Any, arrays: list[np.ndarray]) -> bytes:
 # --------------------------------------------------------------------------- decoding
 
 
+def _reject_constant(name: str) -> Any:
+    raise ProtocolError(f"bare {name} in a header (non-finite numbers travel tagged)")
+
+
 def unpack(header_bytes: bytes, payload: bytes, max_payload: int = MAX_PAYLOAD_BYTES
            ) -> tuple[Any, list[np.ndarray]]:
-    """Parse and validate a frame's header and payload into ``(body, arrays)``."""
+    """Parse and validate a frame's header and payload into ``(body, arrays)``.
+
+    Every array spec must name an allowed dtype and a shape whose bytes lie inside the
+    payload; together they must cover the payload exactly. Malformed JSON, bare ``NaN`` or
+    ``Infinity``, integers too long to parse and nesting too deep for the parser all raise
+    :class:`ProtocolError`."""
+    if len(header_bytes) > MAX_HEADER_BYTES or len(payload) > max_payload:
+        raise ProtocolError("frame over the size limit")
     try:
-        header = json.loads(header_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProtocolError(f"malformed header: {exc}") from None
+        header = json.loads(header_bytes.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProtocolError(f"malformed header: {str(exc)[:200]}") from None
     if not isinstance(header, dict) or set(header) != {"body", "arrays"}:
         raise ProtocolError("header must be an object with 'body' and 'arrays'")
     specs = header["arrays"]
-    if not isinstance(specs, list) or len(specs) > MAX_ITEMS:
-        raise ProtocolError("'arrays' must be a list")
+    if not isinstance(specs, list) or len(specs) > MAX_ARRAYS:
+        raise ProtocolError(f"'arrays' must be a list of at most {MAX_ARRAYS} specs")
     arrays: list[np.ndarray] = []
     offset = 0
     for spec in specs:
         if not isinstance(spec, dict) or set(spec) != {"dtype", "shape"}:
             raise ProtocolError("bad array spec")
         dtype_name, shape = spec["dtype"], spec["shape"]
-        if dtype_name not in ALLOWED_DTYPES:
-            raise ProtocolError(f"array dtype {dtype_name!r} is not allowed")
-        if (not isinstance(shape, list) or len(shape) > 8
-                or not all(type(d) is int and 0 <= d <= 2**31 for d in shape)):
-            raise ProtocolError(f"bad array shape {shape!r}")
+        if type(dtype_name) is not str or dtype_name not in ALLOWED_DTYPES:
+            raise ProtocolError(f"array dtype {str(dtype_name)[:40]!r} is not allowed")
+        if (not isinstance(shape, list) or len(shape) > MAX_DIMS
+                or not all(type(d) is int and 0 <= d <= MAX_DIM_SIZE for d in shape)):
+            raise ProtocolError(f"bad array shape {str(shape)[:100]}")
         dtype = np.dtype(ALLOWED_DTYPES[dtype_name][0])
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if offset + nbytes > len(payload) or offset + nbytes > max_payload:
+        count = math.prod(shape)  # Python integers: no overflow, whatever the header claims
+        nbytes = count * dtype.itemsize
+        if offset + nbytes > len(payload):
             raise ProtocolError("array payload is shorter than its header claims")
-        arrays.append(np.frombuffer(payload, dtype=dtype, count=nbytes // dtype.itemsize,
-                                    offset=offset).reshape(shape).copy())
+        arrays.append(np.frombuffer(payload, dtype=dtype, count=count, offset=offset)
+                      .reshape(shape).copy())
         offset += nbytes
     if offset != len(payload):
         raise ProtocolError("array payload is longer than its header claims")
     return header["body"], arrays
 
 
+class _Decoder:
+    """One :func:`decode` call: a budget of nodes and handles for the whole value."""
+
+    def __init__(self, arrays: list[np.ndarray], make_handle: Callable[[int, str], Any]) -> None:
+        self.arrays = arrays
+        self.make_handle = make_handle
+        self.nodes = 0
+        self.handles = 0
+
+    def value(self, body: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise ProtocolError(f"value nested more than {MAX_DEPTH} levels deep")
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise ProtocolError(f"value with more than {MAX_NODES} parts")
+        if body is None or type(body) in (bool, str):
+            return body
+        if type(body) is int:
+            if not -MAX_INT <= body <= MAX_INT:
+                raise ProtocolError("integer out of the 64-bit range")
+            return body
+        if type(body) is float:
+            if not math.isfinite(body):
+                raise ProtocolError("bare non-finite number")
+            return body
+        if type(body) is not dict or type(body.get("t")) is not str:
+            raise ProtocolError(f"unexpected value of type {type(body).__name__}")
+        return self.tagged(body["t"], body, depth)
+
+    def tagged(self, tag: str, body: dict[str, Any], depth: int) -> Any:
+        if tag in ("tensor", "ndarray"):
+            index = body.get("i")
+            if type(index) is not int or not 0 <= index < len(self.arrays):
+                raise ProtocolError("array index out of range")
+            array = self.arrays[index]
+            return torch.from_numpy(array.copy()) if tag == "tensor" else array.copy()
+        if tag == "float":
+            if body.get("v") not in ("nan", "inf", "-inf"):
+                raise ProtocolError("bad float")
+            return float(body["v"])
+        if tag in ("list", "tuple"):
+            items = body.get("v")
+            if type(items) is not list or len(items) > MAX_ITEMS:
+                raise ProtocolError("bad sequence")
+            seq = [self.value(v, depth + 1) for v in items]
+            return seq if tag == "list" else tuple(seq)
+        if tag == "dict":
+            items = body.get("v")
+            if type(items) is not dict or len(items) > MAX_ITEMS:
+                raise ProtocolError("bad mapping")
+            return {str(k): self.value(v, depth + 1) for k, v in items.items()}
+        if tag == "dtype":
+            name = body.get("v")
+            if name in ALLOWED_DTYPES or name == "bfloat16":
+                return getattr(torch, name)
+            return str(name)[:100]
+        if tag == "ref":
+            ref_id, type_name = body.get("id"), body.get("type", "object")
+            if type(ref_id) is not int or not 0 <= ref_id <= MAX_INT or type(type_name) is not str:
+                raise ProtocolError("bad handle")
+            self.handles += 1
+            if self.handles > MAX_HANDLES:
+                raise ProtocolError(f"more than {MAX_HANDLES} objects in one value")
+            return self.make_handle(ref_id, type_name[:200])
+        if tag == "rejected":
+            raise RejectedValue(str(body.get("why", "a value was rejected"))[:2000])
+        raise ProtocolError(f"unknown tag {tag[:40]!r}")
+
+
 def decode(body: Any, arrays: list[np.ndarray], make_handle: Callable[[int, str], Any],
            depth: int = 0) -> Any:
-    """Rebuild a value from its tagged tree; handles become ``make_handle(id, type_name)``."""
-    if depth > MAX_DEPTH:
-        raise ProtocolError("value nested too deeply")
-    if body is None or type(body) in (bool, int, str):
-        return body
-    if type(body) is float:
-        return body
-    if type(body) is not dict or "t" not in body:
-        raise ProtocolError(f"unexpected value of type {type(body).__name__}")
-    tag = body["t"]
-    if tag in ("tensor", "ndarray"):
-        index = body.get("i")
-        if type(index) is not int or not 0 <= index < len(arrays):
-            raise ProtocolError("array index out of range")
-        array = arrays[index]
-        return torch.from_numpy(array.copy()) if tag == "tensor" else array.copy()
-    if tag == "float":
-        if body.get("v") not in ("nan", "inf", "-inf"):
-            raise ProtocolError("bad float")
-        return float(body["v"])
-    if tag in ("list", "tuple"):
-        items = body.get("v")
-        if type(items) is not list or len(items) > MAX_ITEMS:
-            raise ProtocolError("bad sequence")
-        seq = [decode(v, arrays, make_handle, depth + 1) for v in items]
-        return seq if tag == "list" else tuple(seq)
-    if tag == "dict":
-        items = body.get("v")
-        if type(items) is not dict or len(items) > MAX_ITEMS:
-            raise ProtocolError("bad mapping")
-        return {str(k): decode(v, arrays, make_handle, depth + 1) for k, v in items.items()}
-    if tag == "dtype":
-        name = body.get("v")
-        if name in ALLOWED_DTYPES or name == "bfloat16":
-            return getattr(torch, name)
-        return str(name)
-    if tag == "ref":
-        ref_id, type_name = body.get("id"), body.get("type", "object")
-        if type(ref_id) is not int or type(type_name) is not str:
-            raise ProtocolError("bad handle")
-        return make_handle(ref_id, type_name[:200])
-    if tag == "rejected":
-        raise RejectedValue(str(body.get("why", "a value was rejected"))[:2000])
-    raise ProtocolError(f"unknown tag {tag!r}")
+    """Rebuild a value from its tagged tree; handles become ``make_handle(id, type_name)``.
+
+    The result holds only ``None``, ``bool``, ``int`` (64-bit), finite ``float`` (non-finite
+    ones only when tagged), ``str``, fresh plain ``torch.Tensor``/``numpy.ndarray`` copies,
+    ``torch.dtype``, lists, tuples, dicts with string keys, and handles — at most
+    :data:`MAX_DEPTH` levels deep, :data:`MAX_NODES` parts and :data:`MAX_HANDLES` handles."""
+    return _Decoder(arrays, make_handle).value(body, depth)
 
 
 # --------------------------------------------------------------------------- sockets
 
 
 def send_frame(sock: socket.socket, frame: bytes) -> None:
+    """Send one frame (the socket's timeout bounds the whole send)."""
     sock.sendall(frame)
 
 
-def recv_exact(sock: socket.socket, n: int) -> bytes:
+def recv_exact(sock: socket.socket, n: int, deadline: float | None = None) -> bytes:
+    """Read exactly ``n`` bytes; with ``deadline`` (``time.monotonic()``), all of them by then,
+    however slowly the peer trickles them (``socket.timeout`` otherwise)."""
     chunks = []
     remaining = n
     while remaining:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("deadline passed")
+            sock.settimeout(left)
         chunk = sock.recv(min(remaining, 1 << 20))
         if not chunk:
             raise EOFError("the worker closed the connection")
@@ -245,11 +318,12 @@ def recv_exact(sock: socket.socket, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def recv_frame(sock: socket.socket, max_payload: int = MAX_PAYLOAD_BYTES) -> tuple[bytes, bytes]:
+def recv_frame(sock: socket.socket, max_payload: int = MAX_PAYLOAD_BYTES,
+               deadline: float | None = None) -> tuple[bytes, bytes]:
     """Read one frame; refuses oversized frames before reading their body."""
-    header_len, payload_len = FRAME_PREFIX.unpack(recv_exact(sock, FRAME_PREFIX.size))
+    header_len, payload_len = FRAME_PREFIX.unpack(recv_exact(sock, FRAME_PREFIX.size, deadline))
     if header_len > MAX_HEADER_BYTES:
-        raise ProtocolError(f"header of {header_len} bytes is over the limit")
+        raise ProtocolError(f"header of {header_len} bytes is over the {MAX_HEADER_BYTES}-byte limit")
     if payload_len > max_payload:
         raise ProtocolError(f"payload of {payload_len} bytes is over the {max_payload}-byte limit")
-    return recv_exact(sock, header_len), recv_exact(sock, payload_len)
+    return recv_exact(sock, header_len, deadline), recv_exact(sock, payload_len, deadline)

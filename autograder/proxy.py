@@ -78,12 +78,18 @@ class SocketTransport(Transport):
         self.max_payload = max_payload
 
     def exchange(self, frame: bytes, timeout: float) -> tuple[bytes, bytes]:
+        """Send ``frame`` and read the reply, all within ``timeout`` seconds (a reply trickled
+        byte by byte gets no more time). A reply that breaks the framing loses the worker:
+        the stream cannot be trusted after it."""
         if timeout <= 0:
             raise WorkerLost("the time allowed for this lesson ran out", timed_out=True)
+        deadline = time.monotonic() + timeout
         self.sock.settimeout(timeout)
         try:
             protocol.send_frame(self.sock, frame)
-            return protocol.recv_frame(self.sock, self.max_payload)
+            return protocol.recv_frame(self.sock, self.max_payload, deadline)
+        except protocol.ProtocolError as exc:
+            raise WorkerLost(f"your code sent the grader a reply it cannot accept ({exc})") from None
         except socket.timeout:
             raise WorkerLost(f"your code did not finish within {timeout:.0f} s "
                              "(an infinite loop, or far too much work?)", timed_out=True) from None
@@ -187,7 +193,8 @@ class RemoteObject:
         raise AttributeError("objects in the worker are read-only from the grader")
 
     def __bool__(self) -> bool:
-        return True
+        raise TypeError("an object returned by student code has no truth value on the grader's "
+                        "side: compare a plain value (a number, string or tensor) instead")
 
     def __repr__(self) -> str:
         return f"<student object {object.__getattribute__(self, '_type')}>"

@@ -1,7 +1,10 @@
 """What grading writes: Gradescope's ``results.json``, a student's ``feedback.md``, ``grades.csv``.
 
 Every file is written atomically (a temp file in the same folder, then ``os.replace``), so a
-killed run never leaves a half-written result.
+killed run never leaves a half-written result; ``results.json`` is written last, so its
+presence means the submission's files are complete. Nothing written depends on the run apart
+from ``execution_time``: no paths, dates, user ids or temp names, so a re-grade of the same
+submission gives the same bytes.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autograder import __version__
 from autograder.lessons import Lesson
-from autograder.runner import LessonResult
+
+if TYPE_CHECKING:  # importing the runner imports torch: not needed to read or write reports
+    from autograder.runner import LessonResult
 
 STATUS_ORDER = ("ok", "partial", "error", "timeout")
 
@@ -31,6 +36,7 @@ class SubmissionResult:
     problem: str = ""
     execution_time: float = 0.0
     protections: str = ""
+    fingerprint: str = ""
 
     @property
     def score(self) -> float:
@@ -114,6 +120,7 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
         "tests": tests,
         "extra_data": {
             "grader_version": __version__,
+            "fingerprint": result.fingerprint,
             "submission": result.name,
             "status": result.status,
             "max_score": result.max_score,
@@ -145,12 +152,32 @@ def feedback_markdown(result: SubmissionResult) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def results_json(result: SubmissionResult) -> str:
+    """The text of ``results.json`` (stable key order and formatting)."""
+    return json.dumps(gradescope_results(result), indent=2, ensure_ascii=False) + "\n"
+
+
 def write_submission(result: SubmissionResult, out_dir: Path) -> Path:
-    """Write ``<out>/<name>/results.json`` and ``feedback.md``; returns the folder."""
+    """Write ``<out>/<name>/feedback.md``, then ``results.json``; returns the folder."""
     folder = out_dir / result.name
+    for stale in folder.glob(".*.tmp"):  # left by a run killed in the middle of a write
+        stale.unlink(missing_ok=True)
     atomic_write(folder / "feedback.md", feedback_markdown(result))
-    atomic_write(folder / "results.json", json.dumps(gradescope_results(result), indent=2) + "\n")
+    atomic_write(folder / "results.json", results_json(result))
     return folder
+
+
+def read_results(folder: Path) -> dict[str, Any] | None:
+    """A ``results.json`` written earlier in ``folder`` (with its ``feedback.md``), or None when
+    there is none or it cannot be read."""
+    try:
+        data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("extra_data"), dict) \
+            or not (folder / "feedback.md").is_file():
+        return None
+    return data
 
 
 def grades_csv(rows: list[dict[str, Any]], lessons: tuple[Lesson, ...]) -> str:

@@ -18,6 +18,7 @@ import torch
 from autograder import protocol
 from autograder.lessons import Lesson
 from autograder.proxy import StudentError, WorkerClient, WorkerLost
+from autograder.sandbox import SandboxError
 from autograder.suite import GradedTest, load_suite
 from coursekit.testing import is_not_implemented
 
@@ -155,7 +156,11 @@ def grade_lesson(lesson: Lesson, student_file: Path | None, spawn: Spawner, time
 def _start_worker(lesson: Lesson, student_file: Path, spawn: Spawner,
                   deadline: float) -> tuple[Any, tuple[str, str] | None]:
     """A worker with the student's module imported, or the reason the import failed."""
-    worker = spawn(student_file)
+    try:
+        worker = spawn(student_file)
+    except SandboxError as exc:
+        return None, ("error", "The grader could not start an isolated worker for this lesson "
+                               f"(a problem on the grading machine, not in your code): {exc}")
     worker.client.deadline = min(deadline, time.monotonic() + IMPORT_TIMEOUT)
     try:
         worker.client.import_module(str(worker.module_path), lesson.module_name)

@@ -1,16 +1,24 @@
-"""Finding a submission's lesson files (SPEC §4), in a folder or a zip, and naming submissions."""
+"""Finding a submission's lesson files (SPEC §4), in a folder or a zip, and naming submissions.
+
+A submission is a folder (a student's repository, an unpacked export) or a ``.zip``. Its lesson
+files are found by their lesson path at any depth (``02-autoencoders/autoencoder.py``), or, for
+an Otter export, at the root next to exactly one lesson notebook (``autoencoders.ipynb`` beside
+``autoencoder.py``: the notebook says which lesson the file belongs to).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from autograder.lessons import Lesson
+from autograder.lessons import LESSONS, Lesson
 
 MAX_ZIP_FILES = 5000
 MAX_ZIP_BYTES = 200 * 1024**2
@@ -35,18 +43,36 @@ def submission_name(path: Path) -> str:
     return path.name[:-4] if path.name.lower().endswith(".zip") else path.name
 
 
+def root_lesson(root: Path) -> Lesson | None:
+    """The lesson of an export whose files sit at the root: exactly one lesson notebook there
+    (SPEC §1) and that lesson's student file beside it; otherwise None."""
+    notebooks = [lesson for lesson in LESSONS
+                 if lesson.notebook and _plain_file(root / lesson.notebook)]
+    if len(notebooks) == 1 and _plain_file(root / notebooks[0].student_file):
+        return notebooks[0]
+    return None
+
+
+def _plain_file(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
 def locate(root: Path, lessons: tuple[Lesson, ...]) -> LocatedFiles:
-    """Find each lesson's ``<folder>/<student file>`` at any depth under ``root``."""
+    """Find each lesson's ``<folder>/<student file>`` at any depth under ``root`` (and, for an
+    export, the student file at the root beside its lesson notebook: see :func:`root_lesson`)."""
     found = LocatedFiles()
     candidates: dict[int, list[Path]] = {lesson.number: [] for lesson in lessons}
     wanted = {(lesson.folder, lesson.student_file): lesson.number for lesson in lessons}
+    at_root = root_lesson(root)
+    if at_root is not None and at_root.number in candidates:
+        candidates[at_root.number].append(root / at_root.student_file)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_PARTS and not d.startswith("."))
         folder = Path(dirpath)
         for filename in sorted(filenames):
             number = wanted.get((folder.name, filename))
             path = folder / filename
-            if number is not None and path.is_file() and not path.is_symlink():
+            if number is not None and _plain_file(path):
                 candidates[number].append(path)
     for lesson in lessons:
         paths = candidates[lesson.number]
@@ -58,7 +84,7 @@ def locate(root: Path, lessons: tuple[Lesson, ...]) -> LocatedFiles:
                 f"scores 0. Keep the file at its lesson path (for example "
                 f"`{lesson.relative_path}`, at any depth).")
         else:
-            listed = ", ".join(f"`{p.relative_to(root)}`" for p in paths)
+            listed = ", ".join(f"`{p.relative_to(root).as_posix()}`" for p in paths)
             found.problems[lesson.number] = (
                 f"The submission holds {len(paths)} copies of `{lesson.relative_path}` ({listed}), "
                 f"so the grader cannot tell which one to grade; lesson {lesson.number} scores 0. "
@@ -67,7 +93,11 @@ def locate(root: Path, lessons: tuple[Lesson, ...]) -> LocatedFiles:
 
 
 def extract_zip(archive: Path, destination: Path) -> Path:
-    """Safely extract ``archive`` into ``destination``; raises :class:`SubmissionError` with the reason."""
+    """Safely extract ``archive`` into ``destination``; raises :class:`SubmissionError` with the reason.
+
+    Messages name the archive and its members only (never the private temp folder), so the
+    feedback is the same on every run.
+    """
     try:
         with zipfile.ZipFile(archive) as zf:
             members = zf.infolist()
@@ -76,40 +106,50 @@ def extract_zip(archive: Path, destination: Path) -> Path:
             if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
                 raise SubmissionError(f"{archive.name} unpacks to more than {MAX_ZIP_BYTES // 1024**2} MB.")
             for member in members:
-                name = PurePosixPath(member.filename)
+                name = PurePosixPath(member.filename.replace("\\", "/"))
                 if name.is_absolute() or ".." in name.parts:
                     raise SubmissionError(f"{archive.name} has an unsafe path: {member.filename!r}.")
-                if stat.S_ISLNK(member.external_attr >> 16):
+                if stat.S_ISLNK(member.external_attr >> 16) or not name.parts:
                     continue  # never follow links out of the submission
                 target = destination.joinpath(*name.parts)
-                if member.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(member) as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+                try:
+                    if member.is_dir():
+                        target.mkdir(parents=True, exist_ok=True)
+                        continue
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(member) as src, open(target, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                except OSError as exc:
+                    raise SubmissionError(f"{archive.name} could not be unpacked: "
+                                          f"{member.filename!r}: {exc.strerror or type(exc).__name__}.") from None
     except zipfile.BadZipFile as exc:
         raise SubmissionError(f"{archive.name} is not a valid zip file ({exc}); re-create the zip "
                               "and submit again.") from None
-    except (zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
-        raise SubmissionError(f"{archive.name} could not be unpacked: {exc}.") from None
+    except (zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise SubmissionError(f"{archive.name} could not be unpacked ({type(exc).__name__}: {exc}); "
+                              "re-create the zip and submit again.") from None
+    except OSError as exc:
+        raise SubmissionError(f"{archive.name} could not be read: "
+                              f"{exc.strerror or type(exc).__name__}.") from None
     return destination
 
 
 class OpenedSubmission:
-    """A submission opened for reading: a folder, or a zip unpacked into a private temp folder."""
+    """A submission opened for reading: a folder, or a zip unpacked into a private temp folder
+    (under ``tmp_root`` when given, so the grader can hide all unpacked submissions from workers)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, tmp_root: Path | None = None) -> None:
         self.path = path
+        self.tmp_root = tmp_root
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
     def __enter__(self) -> Path:
         if not self.path.exists():
-            raise SubmissionError(f"{self.path} does not exist.")
+            raise SubmissionError(f"{self.path.name} does not exist.")
         if self.path.is_dir():
             return self.path
         if self.path.suffix.lower() == ".zip":
-            self._tmp = tempfile.TemporaryDirectory(prefix="gf-sub-")
+            self._tmp = tempfile.TemporaryDirectory(prefix="gf-sub-", dir=self.tmp_root)
             return extract_zip(self.path, Path(self._tmp.name))
         raise SubmissionError(f"{self.path.name} is neither a folder nor a .zip file.")
 
@@ -118,26 +158,80 @@ class OpenedSubmission:
             self._tmp.cleanup()
 
 
-def expand_inputs(paths: list[Path], lessons: tuple[Lesson, ...]) -> list[Path]:
-    """Turn command-line paths into submissions.
+def is_submission(path: Path, lessons: tuple[Lesson, ...] = LESSONS) -> bool:
+    """Does ``path`` look like one submission: a zip, or a folder with a lesson folder (at
+    most a few levels down) or an export's files at its root?"""
+    if path.is_file():
+        return path.suffix.lower() == ".zip"
+    return path.is_dir() and (root_lesson(path) is not None
+                              or _contains_lesson_folder(path, {l.folder for l in lessons}))
 
-    A folder with a lesson folder directly inside (a student repository, ``solutions/``) is
-    one submission. Any other folder (a TA's folder of cloned ``assignment-username``
-    repositories or Otter export zips) expands to its zips and to the sub-folders that hold
-    lesson files; when it has none of those, it is graded as one submission (and gets a result
-    saying what is missing).
+
+def expand_inputs(paths: list[Path], lessons: tuple[Lesson, ...],
+                  exclude: tuple[Path, ...] = ()) -> list[Path]:
+    """Turn command-line paths into submissions, in a stable order, each path once.
+
+    A zip is one submission. A folder is one submission when it has a lesson folder directly
+    inside (a student repository, ``solutions/``) or an export's files at its root. Otherwise
+    it is a TA's folder of submissions (cloned ``assignment-username`` repositories, Otter
+    export zips) when at least two entries look like submissions (or its only one is a zip):
+    then every zip and every sub-folder in it is one submission, so a student whose folder
+    holds no lesson file still gets a result that says so. Any other folder (a repository with
+    its lesson folders one level down, an empty folder) is one submission. Paths under
+    ``exclude`` (the output folder) and earlier output folders are never submissions.
     """
     folders = {lesson.folder for lesson in lessons}
+    excluded = [p.resolve() for p in exclude]
     result: list[Path] = []
     for path in paths:
-        if path.is_dir() and not any((path / name).is_dir() for name in folders):
-            children = [c for c in sorted(path.iterdir()) if not c.name.startswith(".")
-                        and ((c.is_file() and c.suffix.lower() == ".zip")
-                             or (c.is_dir() and _contains_lesson_folder(c, folders)))]
-            result.extend(children or [path])
+        if path.is_dir() and not any((path / name).is_dir() for name in folders) \
+                and root_lesson(path) is None:
+            children = [c for c in sorted(path.iterdir())
+                        if not c.name.startswith(".") and c.name not in IGNORED_PARTS
+                        and not _is_under(c, excluded) and not is_grader_output(c)
+                        and ((c.is_file() and c.suffix.lower() == ".zip") or c.is_dir())]
+            looking = [c for c in children if is_submission(c, lessons)]
+            if len(looking) >= 2 or (len(looking) == 1 and looking[0].is_file()):
+                result.extend(children)
+            else:
+                result.append(path)
         else:
             result.append(path)
-    return result
+    unique: list[Path] = []
+    seen: set[Path] = set()
+    for path in result:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
+
+
+def is_grader_output(path: Path) -> bool:
+    """An output folder of an earlier ``grade`` run (``grades.csv`` and ``<name>/results.json``)."""
+    return (path.is_dir() and (path / "grades.csv").is_file()
+            and any(child.is_file() for child in path.glob("*/results.json")))
+
+
+def _is_under(path: Path, parents: list[Path]) -> bool:
+    resolved = path.resolve()
+    return any(resolved == p or p in resolved.parents for p in parents)
+
+
+def assign_names(paths: list[Path]) -> list[str]:
+    """The output folder name of each submission (SPEC §5: its file or folder name without
+    ``.zip``); a name already taken gets ``-2``, ``-3``, ... in input order."""
+    names: list[str] = []
+    taken: set[str] = set()
+    for path in paths:
+        base = submission_name(path)
+        name, n = base, 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{base}-{n}"
+        taken.add(name.lower())
+        names.append(name)
+    return names
 
 
 def _contains_lesson_folder(path: Path, folders: set[str], max_depth: int = 4) -> bool:
@@ -148,3 +242,27 @@ def _contains_lesson_folder(path: Path, folders: set[str], max_depth: int = 4) -
         dirnames[:] = [d for d in dirnames if d not in IGNORED_PARTS and not d.startswith(".")
                        and depth < max_depth]
     return False
+
+
+def content_hash(path: Path, lessons: tuple[Lesson, ...]) -> str:
+    """A hash of what grading ``path`` reads: a zip's (or any file's) bytes; for a folder, each
+    selected lesson's located file bytes, or the reason it could not be located. Never raises."""
+    digest = hashlib.sha256()
+    try:
+        if path.is_dir():
+            located = locate(path, lessons)
+            for lesson in lessons:
+                digest.update(f"\0lesson{lesson.number}\0".encode())
+                file = located.files.get(lesson.number)
+                if file is not None:
+                    digest.update(file.read_bytes())
+                else:
+                    digest.update(b"problem:" + located.problems.get(lesson.number, "").encode())
+        else:
+            digest.update(b"file\0")
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+    except OSError as exc:
+        digest.update(f"unreadable:{exc.strerror}".encode())
+    return digest.hexdigest()

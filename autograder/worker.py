@@ -29,7 +29,10 @@ MAX_TRACEBACK_CHARS = 4000
 
 
 def import_student_module(path: str, module_name: str) -> ModuleType:
-    """Import the student's file under ``module_name`` (the folder is put first on ``sys.path``)."""
+    """Import the student's file under ``module_name`` (the folder is put first on ``sys.path``).
+
+    ``path`` may be relative: the sandbox passes the file's name, found in the working copy
+    (the worker's current directory), so no path outside the worker's view is ever needed."""
     file = Path(path).resolve()
     sys.path.insert(0, str(file.parent))
     spec = importlib.util.spec_from_file_location(module_name, file)
@@ -81,15 +84,20 @@ class WorkerServer:
             request = protocol.decode(body, arrays, self._lookup)
             result = self._dispatch(request)
         except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
-            return protocol.pack({"error": describe_exception(exc)}, [])
+            try:
+                return protocol.pack({"error": describe_exception(exc)}, [])
+            except BaseException:  # noqa: BLE001 - e.g. an exception whose str() raises
+                return protocol.pack({"error": {"type": "Exception", "mro": [], "message":
+                                                "an exception that cannot be described",
+                                                "traceback": ""}}, [])
         out_arrays: list[np.ndarray] = []
         try:
             encoded = protocol.encode(result, out_arrays, self._register)
+            return protocol.pack({"ok": encoded}, out_arrays)
         except protocol.RejectedValue as exc:
-            return protocol.pack({"rejected": str(exc)}, [])
+            return protocol.pack({"rejected": str(exc)[:2000]}, [])
         except BaseException as exc:  # noqa: BLE001
             return protocol.pack({"error": describe_exception(exc)}, [])
-        return protocol.pack({"ok": encoded}, out_arrays)
 
     def _dispatch(self, request: dict[str, Any]) -> Any:
         op = request["op"]

@@ -2,41 +2,604 @@
 
 Every test is a function of the ``student`` and ``harness`` handles (see coursekit.testing)
 and fails with a message that says what was expected, what was found and the likely mistake.
+Expected values are computed here, on the trusted side, from the student's outputs (a model's
+reconstructions, PCA's components): the worker only ever reports tensors and numbers.
+
+Training tests use the committed Fashion-MNIST subset, small models and few steps, so the whole
+lesson grades in a few seconds on one CPU thread. The two "does it learn?" tests train epoch by
+epoch and stop as soon as the bar is met: a slower (but correct) architecture costs more time,
+never points, up to a maximum number of epochs.
 """
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import torch
 
 from autograder.suite import graded
-from coursekit.testing import EXACT, assert_close, expect_scalar, expect_tensor
+from coursekit.testing import EXACT, LOOSE, assert_close, expect_scalar, expect_tensor
+
+IMAGE = (1, 28, 28)
+D = 28 * 28
+
+# --- training budgets and bars (calibrated on the reference over several seeds) ---------------
+# Small batches on purpose: on one CPU thread an image costs about the same in any batch size,
+# and what these tests need is optimizer steps, so batches of 16 reach the bars at half the cost.
+# train_epoch must cut the training MSE by at least this factor within one short epoch.
+REDUCE_IMAGES, REDUCE_BATCH, REDUCE_LR, REDUCE_FACTOR = 384, 16, 3e-3, 0.8
+# A latent-32 autoencoder must reach this held-out MSE (predicting the mean image gives ~0.088,
+# an untrained network ~0.2) within HELD_OUT_MAX_EPOCHS epochs over HELD_OUT_IMAGES images.
+# The reference gets there in 2 epochs (64 steps).
+HELD_OUT_IMAGES, HELD_OUT_BATCH, HELD_OUT_LR, HELD_OUT_MAX_EPOCHS = 512, 16, 3e-3, 6
+HELD_OUT_BAR = 0.037
+# At LATENT_VS_PCA dimensions the trained autoencoder must beat PCA with as many components by
+# this factor on held-out images, within PCA_MAX_EPOCHS epochs over PCA_IMAGES images. The
+# reference gets there in 2 epochs (128 steps) and levels off some 20% below PCA.
+LATENT_VS_PCA, PCA_IMAGES, PCA_BATCH, PCA_LR, PCA_MAX_EPOCHS, PCA_MARGIN = 4, 1024, 16, 5e-3, 8, 0.97
+TEST_IMAGES = 500
+
+_DATA: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
 
-@graded(points=3, task="2.1", name="Encoder maps (B, 1, 28, 28) to (B, latent_dim) for several sizes")
+# --------------------------------------------------------------------------- trusted helpers
+
+
+def _subset(split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The committed subset's (images, labels), read once per grading process on the trusted side.
+
+    (Submissions are graded in parallel threads: the cache holds one tuple per split, stored in
+    one step, so a thread never sees half of it.)
+    """
+    if split not in _DATA:
+        from coursekit.data import load_fashion_mnist
+        _DATA[split] = load_fashion_mnist(split, source="subset")
+    images, labels = _DATA[split]
+    return images.clone(), labels.clone()
+
+
+def _mse(x_hat: Any, x: torch.Tensor, what: str) -> float:
+    x_hat = expect_tensor(x_hat, tuple(x.shape), what=what)
+    return float(((x_hat.double() - x.double()) ** 2).mean())
+
+
+def _reconstruct(model: Any, harness: Any, x: torch.Tensor) -> torch.Tensor:
+    """The model's reconstructions of ``x`` in eval mode, without gradients."""
+    model.eval()
+    return expect_tensor(harness.run(model, x), tuple(x.shape),
+                         what=f"Autoencoder applied to {len(x)} images")
+
+
+def _orthonormal_basis(d: int, k: int, seed: int) -> torch.Tensor:
+    """(k, d) float64 orthonormal rows."""
+    g = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(d, k, generator=g, dtype=torch.float64))
+    return q.T.contiguous()
+
+
+def _structured_data(n: int, scales: list[float], offset: float, seed: int
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(n, 1, 28, 28) data = mean + sum_i a_i * scale_i * u_i: known principal directions.
+
+    Returns (x float32, mean (D,) float64, directions (len(scales), D) float64), the
+    directions in order of decreasing variance. The coefficients are exactly centred and
+    uncorrelated, so the directions are exactly the principal components.
+    """
+    g = torch.Generator().manual_seed(seed)
+    k = len(scales)
+    basis = _orthonormal_basis(D, k, seed + 1)
+    coeff = torch.randn(n, k, generator=g, dtype=torch.float64)
+    coeff = coeff - coeff.mean(0)
+    q, _ = torch.linalg.qr(coeff)                 # (n, k) orthonormal, centred columns
+    coeff = q * math.sqrt(n) * torch.tensor(scales, dtype=torch.float64)
+    mean = offset + 0.05 * torch.rand(D, generator=g, dtype=torch.float64)
+    x = mean + coeff @ basis
+    return x.float().reshape(n, *IMAGE), mean, basis
+
+
+def _loss_mistake(value: float, x_hat: torch.Tensor, x: torch.Tensor) -> str:
+    """Name the usual reduction/formula mistake that gives ``value``, if one does."""
+    diff = (x_hat.double() - x.double())
+    candidates = {
+        "you summed the squared errors instead of averaging them (sum instead of mean)":
+            float((diff ** 2).sum()),
+        "you summed over the pixels of each image and averaged over the batch (a per-image sum); "
+        "the contract is the mean over all elements": float((diff ** 2).flatten(1).sum(1).mean()),
+        "you did not square the errors: that is the mean absolute error (L1), not the squared error":
+            float(diff.abs().mean()),
+        "you took the square root: that is the RMSE, not the mean squared error":
+            float((diff ** 2).mean().sqrt()),
+        "you squared the mean error instead of averaging the squared errors": float(diff.mean() ** 2),
+        "you averaged the squared errors over the batch only (mean over dim 0) and then summed":
+            float((diff ** 2).mean(0).sum()),
+    }
+    for why, candidate in candidates.items():
+        if math.isclose(value, candidate, rel_tol=1e-4, abs_tol=1e-7):
+            return why.capitalize() + "."
+    return "It should average (x_hat - x)² over every element (batch, channel and pixels)."
+
+
+def _train_epoch(student: Any, model: Any, loader: Any, optimizer: Any) -> Any:
+    """``student.train_epoch``, with a hint when backward finds no graph to go through."""
+    try:
+        return student.train_epoch(model, loader, optimizer)
+    except Exception as exc:  # the student's exception, or its description through the proxy
+        if "does not require grad" not in str(exc):
+            raise
+        raise AssertionError(
+            f"train_epoch failed: {exc}. loss.backward() found no computation graph behind the loss: "
+            "it must be computed with torch operations from model(x). Is reconstruction_loss "
+            "detached (.item(), torch.tensor(...)), or does the model's forward return its input "
+            "without going through the encoder and decoder?") from None
+
+
+# --------------------------------------------------------------------------- task 2.1: Encoder
+
+
+@graded(points=2, task="2.1", name="Encoder maps (B, 1, 28, 28) to (B, latent_dim) for several sizes")
 def encoder_shapes(student, harness):
-    for latent_dim, batch in ((2, 1), (7, 3), (32, 17)):
+    for latent_dim, batch in ((2, 3), (7, 5), (32, 17), (3, 64)):
         encoder = student.Encoder(latent_dim)
-        z = encoder(torch.rand(batch, 1, 28, 28))
+        z = encoder(torch.rand(batch, *IMAGE))
         expect_tensor(z, (batch, latent_dim), torch.float32,
                       what=f"Encoder({latent_dim}) applied to a batch of {batch} images")
+    encoder = student.Encoder()
+    encoder.eval()
+    z = encoder(torch.rand(1, *IMAGE))
+    expect_tensor(z, (1, 32), torch.float32,
+                  what="Encoder() (default latent_dim=32, eval mode) applied to one image")
 
 
-@graded(points=3, task="2.2", name="Decoder output has image shape and values in [0, 1]")
-def decoder_shape_and_range(student, harness):
-    for latent_dim, batch in ((2, 1), (7, 3), (32, 17)):
-        x_hat = student.Decoder(latent_dim)(torch.randn(batch, latent_dim) * 5)
-        expect_tensor(x_hat, (batch, 1, 28, 28), torch.float32, what=f"Decoder({latent_dim}) output")
+@graded(points=1, task="2.1", name="Encoder's code depends on the image, through differentiable operations")
+def encoder_depends_on_input(student, harness):
+    images, _ = _subset("test")
+    x = images[:16]
+    encoder = student.Encoder(8)
+    encoder.eval()
+    z = expect_tensor(encoder(x), (16, 8), what="Encoder(8) applied to 16 images")
+    spread = float(z.std(dim=0).max())
+    assert spread > 1e-6, (
+        "Encoder(8) gives the same code for 16 different images: the code does not depend on the "
+        "input. Does forward ignore x (or use a constant / only the parameters)?")
+    z_again = encoder(x)
+    assert_close(z_again, z, "Encoder(8) applied to the same images twice (eval mode)",
+                 hint="An encoder must be a deterministic function of its input.", **LOOSE)
+    grads = harness.gradients(encoder, x)
+    assert grads[0] is not None and float(grads[0].abs().sum()) > 0, (
+        "No gradient flows from the code back to the input images: the code must be computed from "
+        "x with differentiable torch operations (no .detach(), .item(), numpy or torch.no_grad() "
+        "inside forward), or the encoder cannot be trained.")
+
+
+# --------------------------------------------------------------------------- task 2.2: Decoder
+
+
+@graded(points=1, task="2.2", name="Decoder maps (B, latent_dim) to (B, 1, 28, 28) for several sizes")
+def decoder_shapes(student, harness):
+    for latent_dim, batch in ((2, 3), (7, 5), (32, 17), (3, 64)):
+        x_hat = student.Decoder(latent_dim)(torch.randn(batch, latent_dim))
+        expect_tensor(x_hat, (batch, *IMAGE), torch.float32,
+                      what=f"Decoder({latent_dim}) applied to {batch} codes")
+    decoder = student.Decoder()
+    decoder.eval()
+    expect_tensor(decoder(torch.randn(1, 32)), (1, *IMAGE), torch.float32,
+                  what="Decoder() (default latent_dim=32, eval mode) applied to one code")
+
+
+@graded(points=2, task="2.2", name="Decoder outputs lie in [0, 1] like the images, even for large codes")
+def decoder_output_range(student, harness):
+    for latent_dim, scale in ((2, 1.0), (16, 10.0), (32, 100.0)):
+        decoder = student.Decoder(latent_dim)
+        for mode in ("train", "eval"):
+            getattr(decoder, mode)()
+            x_hat = expect_tensor(decoder(torch.randn(9, latent_dim) * scale), (9, *IMAGE),
+                                  what=f"Decoder({latent_dim}) output")
+            lo, hi = float(x_hat.min()), float(x_hat.max())
+            assert lo >= 0.0 and hi <= 1.0, (
+                f"Decoder({latent_dim}) outputs should lie in [0, 1] like the images, but for codes of "
+                f"size ~{scale:g} ({mode} mode) they range over [{lo:.3g}, {hi:.3g}]. Is the decoder "
+                "missing its final sigmoid? (A ReLU or nothing at the end leaves the values unbounded.)")
+
+
+@graded(points=1, task="2.2", name="Decoder's image depends on the code, through differentiable operations")
+def decoder_depends_on_code(student, harness):
+    decoder = student.Decoder(6)
+    decoder.eval()
+    z = torch.randn(12, 6) * 2
+    x_hat = expect_tensor(decoder(z), (12, *IMAGE), what="Decoder(6) applied to 12 codes")
+    spread = float(x_hat.flatten(1).std(dim=0).max())
+    assert spread > 1e-6, (
+        "Decoder(6) draws the same image for 12 different codes: its output does not depend on z.")
+    grads = harness.gradients(decoder, z)
+    assert grads[0] is not None and float(grads[0].abs().sum()) > 0, (
+        "No gradient flows from the image back to the code: the decoder must be built from "
+        "differentiable torch operations (no .detach(), .item() or numpy inside forward).")
+
+
+# --------------------------------------------------------------------------- task 2.3: Autoencoder
+
+
+@graded(points=2, task="2.3", name="Autoencoder rebuilds x from the bottleneck: forward == decoder(encoder(x))")
+def autoencoder_composition(student, harness):
+    images, _ = _subset("test")
+    x = images[:11]
+    model = student.Autoencoder(5)
+    model.eval()
+    try:
+        encoder, decoder = model.encoder, model.decoder
+    except Exception as exc:  # AttributeError here, its description through the grader's proxy
+        if not isinstance(exc, AttributeError) and "AttributeError" not in getattr(exc, "mro", []):
+            raise
+        raise AssertionError("Autoencoder(5) should have the attributes `encoder` and `decoder` "
+                             "(self.encoder = Encoder(latent_dim), self.decoder = "
+                             f"Decoder(latent_dim)): {exc}") from None
+    z = expect_tensor(encoder(x), (11, 5), what="model.encoder of Autoencoder(5) on 11 images",)
+    x_hat = expect_tensor(model(x), (11, *IMAGE), what="Autoencoder(5) applied to 11 images")
+    assert not torch.equal(x_hat, x), (
+        "Autoencoder(5) returned its input unchanged: forward must rebuild x from the code alone, "
+        "x_hat = decoder(encoder(x)); returning x skips the bottleneck.")
+    rebuilt = expect_tensor(decoder(z), (11, *IMAGE), what="model.decoder(model.encoder(x))")
+    assert_close(x_hat, rebuilt, "Autoencoder(5)(x) compared with model.decoder(model.encoder(x))",
+                 hint="forward must be exactly decoder(encoder(x)): the image is rebuilt from the "
+                      "bottleneck code alone, nothing else may reach the decoder.", **LOOSE)
+
+
+@graded(points=1, task="2.3", name="Autoencoder keeps the input's shape and uses latent_dim for its bottleneck")
+def autoencoder_shapes(student, harness):
+    for latent_dim, batch in ((3, 7), (32, 2)):
+        model = student.Autoencoder(latent_dim)
+        x = torch.rand(batch, *IMAGE)
+        x_hat = expect_tensor(model(x), (batch, *IMAGE), torch.float32,
+                              what=f"Autoencoder({latent_dim}) applied to {batch} images")
         assert float(x_hat.min()) >= 0.0 and float(x_hat.max()) <= 1.0, (
-            f"Decoder outputs should lie in [0, 1] like the images, but they range over "
-            f"[{float(x_hat.min()):.3g}, {float(x_hat.max()):.3g}]. Did you forget the final sigmoid?")
+            f"Autoencoder({latent_dim}) outputs range over [{float(x_hat.min()):.3g}, "
+            f"{float(x_hat.max()):.3g}], not [0, 1]: is the decoder missing its final sigmoid?")
+        expect_tensor(model.encoder(x), (batch, latent_dim),
+                      what=f"the code of Autoencoder({latent_dim}) (model.encoder(x))")
+    default = student.Autoencoder()
+    expect_tensor(default.encoder(torch.rand(2, *IMAGE)), (2, 32),
+                  what="the code of Autoencoder() (the default latent_dim is 32)")
 
 
-@graded(points=24, task="2.4", name="reconstruction_loss is the mean squared error over all elements")
+# --------------------------------------------------------------------------- task 2.4: loss
+
+
+@graded(points=2, task="2.4", name="reconstruction_loss is the mean squared error over all elements")
 def reconstruction_loss_closed_form(student, harness):
-    x = torch.rand(5, 1, 28, 28)
-    x_hat = torch.rand(5, 1, 28, 28)
-    loss = student.reconstruction_loss(x_hat, x)
-    expect_scalar(loss, "reconstruction_loss")
-    assert_close(loss, ((x_hat - x) ** 2).mean(), "reconstruction_loss on random images",
-                 hint="It should average (x_hat - x)² over every element; a sum or a per-image "
-                      "mean gives a different scale.", **EXACT)
+    for batch in (5, 1):
+        x = torch.rand(batch, *IMAGE)
+        x_hat = torch.rand(batch, *IMAGE)
+        loss = student.reconstruction_loss(x_hat, x)
+        value = expect_scalar(loss, "reconstruction_loss")
+        expected = float(((x_hat.double() - x.double()) ** 2).mean())
+        assert math.isclose(value, expected, rel_tol=EXACT["rtol"] * 10, abs_tol=EXACT["atol"]), (
+            f"reconstruction_loss on {batch} random image pair(s): expected {expected:.6g}, got "
+            f"{value:.6g}. {_loss_mistake(value, x_hat, x)}")
+    same = torch.rand(3, *IMAGE)
+    zero = expect_scalar(student.reconstruction_loss(same, same.clone()), "reconstruction_loss")
+    assert abs(zero) < 1e-7, f"reconstruction_loss(x, x) should be 0, got {zero:.6g}."
+
+
+@graded(points=1, task="2.4", name="reconstruction_loss is differentiable: d loss / d x_hat = 2 (x_hat - x) / N")
+def reconstruction_loss_gradient(student, harness):
+    x = torch.rand(4, *IMAGE)
+    x_hat = torch.rand(4, *IMAGE)
+    grads = harness.gradients(student.reconstruction_loss, x_hat, x)
+    assert grads[0] is not None, (
+        "No gradient reaches x_hat through reconstruction_loss: return a torch tensor computed with "
+        "torch operations (not loss.item(), a float or a numpy value), or training cannot work.")
+    expected = 2 * (x_hat - x) / x.numel()
+    assert_close(grads[0], expected, "the gradient of reconstruction_loss with respect to x_hat",
+                 hint="For the mean over all N elements it is 2 (x_hat - x) / N; a different scale "
+                      "means a different reduction (sum, or per-image sum).", rtol=1e-3, atol=1e-9)
+
+
+# --------------------------------------------------------------------------- task 2.5: train_epoch
+
+
+@graded(points=2, task="2.5", name="train_epoch takes one optimizer step per batch and resets gradients")
+def train_epoch_steps_and_resets(student, harness):
+    images, _ = _subset("train")
+    model = student.Autoencoder(8)
+    optimizer = harness.adam(model, lr=1e-3)
+    loader = harness.loader(images[:320], batch_size=64)  # 5 batches of plain images
+    value = _train_epoch(student, model, loader, optimizer)
+    expect_scalar(value, "the value returned by train_epoch")
+    report = harness.optimizer_report(optimizer)
+    assert report["steps"] == 5, (
+        f"train_epoch over a loader of 5 batches should call optimizer.step() 5 times (once per "
+        f"batch), but it called it {report['steps']} time(s)."
+        + (" Did you forget optimizer.step()?" if report["steps"] == 0 else ""))
+    assert report["stale_steps"] == 0, (
+        f"In {report['stale_steps']} of the 5 steps, the gradients still held the previous batch's "
+        "gradients: you forgot zero_grad. Call optimizer.zero_grad() before loss.backward() in "
+        "every iteration, or the gradients of all batches add up.")
+
+
+@graded(points=2, task="2.5", name="train_epoch returns the mean batch loss (float) and accepts (images, labels) batches")
+def train_epoch_returns_mean_batch_loss(student, harness):
+    images, labels = _subset("train")
+    x, y = images[:128], labels[:128]
+    g = torch.Generator().manual_seed(1)
+    weight = 0.9 * torch.eye(D) + 0.001 * torch.randn(D, D, generator=g)
+    bias = torch.full((D,), 0.02)
+    model = harness.linear(weight, bias, IMAGE)    # a fixed, known "autoencoder"
+    optimizer = harness.adam(model, lr=0.0)        # lr 0: the weights stay put
+    value = _train_epoch(student, model, harness.loader(x, y, batch_size=32), optimizer)
+    assert isinstance(value, float), (
+        f"train_epoch should return a Python float (e.g. total / batches with loss.item()), "
+        f"not a {type(value).__name__}.")
+    out = (x.reshape(128, D).double() @ weight.double().T + bias.double()).reshape(x.shape)
+    batch_losses = [float(((out[i:i + 32] - x[i:i + 32].double()) ** 2).mean()) for i in range(0, 128, 32)]
+    expected = sum(batch_losses) / len(batch_losses)
+    if math.isclose(value, expected, rel_tol=1e-4):
+        return
+    why = "It should be the average of the 4 batch losses."
+    if math.isclose(value, sum(batch_losses), rel_tol=1e-4):
+        why = "You returned the total of the batch losses, not their mean: divide by the number of batches."
+    elif math.isclose(value, batch_losses[-1], rel_tol=1e-4):
+        why = "You returned the last batch's loss: average over all batches."
+    elif math.isclose(value, batch_losses[0], rel_tol=1e-4):
+        why = "You returned the first batch's loss: average over all batches."
+    elif math.isclose(value, expected * 32, rel_tol=1e-4) or math.isclose(value, sum(batch_losses) * 32, rel_tol=1e-4):
+        why = "You multiplied by the batch size: the mean batch loss is the average of loss.item()."
+    raise AssertionError(
+        f"train_epoch over 4 (images, labels) batches of a fixed model (learning rate 0) returned "
+        f"{value:.6g}, but the mean batch loss is {expected:.6g} (batch losses "
+        + ", ".join(f"{b:.4g}" for b in batch_losses) + f"). {why}")
+
+
+@graded(points=1, task="2.5", name="train_epoch puts the model in training mode")
+def train_epoch_sets_train_mode(student, harness):
+    images, _ = _subset("train")
+    model = student.Autoencoder(4)
+    model.eval()
+    _train_epoch(student, model, harness.loader(images[:64], batch_size=32), harness.adam(model))
+    assert harness.is_training(model), (
+        "After train_epoch the model is still in eval mode: call model.train() at the start of "
+        "train_epoch. After evaluate() (which switches to eval mode), layers such as dropout and "
+        "batch normalisation would otherwise keep behaving as at test time while you train.")
+
+
+@graded(points=1, task="2.5", name="train_epoch reduces the reconstruction error on the training images")
+def train_epoch_reduces_loss(student, harness):
+    images, _ = _subset("train")
+    x = images[:REDUCE_IMAGES]
+    model = student.Autoencoder(16)
+    before_params = harness.parameter_vector(model)
+    before = _mse(_reconstruct(model, harness, x), x, "reconstructions before training")
+    optimizer = harness.adam(model, lr=REDUCE_LR)
+    returned = expect_scalar(_train_epoch(student, model, harness.loader(x, batch_size=REDUCE_BATCH,
+                                                                         shuffle=True), optimizer),
+                             "the value returned by train_epoch")
+    after = _mse(_reconstruct(model, harness, x), x, "reconstructions after training")
+    changed = not torch.equal(harness.parameter_vector(model), before_params)
+    steps = harness.optimizer_report(optimizer)["steps"]
+    assert changed, (
+        f"One epoch of train_epoch ({REDUCE_IMAGES // REDUCE_BATCH} batches) did not change any weight"
+        + (": optimizer.step() was never called." if steps == 0 else
+           ": the optimizer stepped with zero gradients. Is optimizer.zero_grad() called between "
+           "loss.backward() and optimizer.step() (it wipes the gradients)? Is the loss detached?"))
+    assert after < REDUCE_FACTOR * before, (
+        f"One epoch of train_epoch should lower the reconstruction MSE on the training images, but "
+        f"it went from {before:.4f} to {after:.4f} (train_epoch reported {returned:.4f}). Check the "
+        "loop: zero_grad, forward, reconstruction_loss(model(x), x), backward, step; call "
+        "optimizer.zero_grad() before loss.backward(), never between backward and step.")
+
+
+def _train_until(student: Any, harness: Any, model: Any, x: torch.Tensor, test: torch.Tensor,
+                 lr: float, batch: int, max_epochs: int, bar: float) -> tuple[list[float], list[float]]:
+    """Train epoch by epoch until the held-out MSE is below ``bar``; (returned losses, test MSEs)."""
+    optimizer = harness.adam(model, lr=lr)
+    returned: list[float] = []
+    held_out: list[float] = []
+    for epoch in range(max_epochs):
+        loader = harness.loader(x, batch_size=batch, shuffle=True, seed=epoch)
+        returned.append(expect_scalar(_train_epoch(student, model, loader, optimizer),
+                                      "the value returned by train_epoch"))
+        held_out.append(_mse(_reconstruct(model, harness, test), test, "reconstructions of held-out images"))
+        if held_out[-1] < bar:
+            break
+    return returned, held_out
+
+
+def _curve(values: list[float]) -> str:
+    return ", ".join(f"{v:.4f}" for v in values)
+
+
+@graded(points=1, task="2.5", name="A trained Autoencoder(32) reconstructs held-out images well")
+def trained_model_beats_bar(student, harness):
+    train, _ = _subset("train")
+    test, _ = _subset("test")
+    x, held = train[:HELD_OUT_IMAGES], test[:TEST_IMAGES]
+    model = student.Autoencoder(32)
+    returned, held_out = _train_until(student, harness, model, x, held, HELD_OUT_LR, HELD_OUT_BATCH,
+                                      HELD_OUT_MAX_EPOCHS, HELD_OUT_BAR)
+    assert held_out[-1] < HELD_OUT_BAR, (
+        f"After {len(held_out)} epochs over {HELD_OUT_IMAGES} training images (Adam, lr {HELD_OUT_LR:g}, "
+        f"batches of {HELD_OUT_BATCH}), Autoencoder(32) should reconstruct {TEST_IMAGES} held-out "
+        f"images with an MSE below {HELD_OUT_BAR}, but it reached {held_out[-1]:.4f} (per epoch: "
+        f"{_curve(held_out)}; train_epoch returned {_curve(returned)}). Predicting the mean image "
+        "already gives about 0.088. Does the decoder end in a sigmoid, does train_epoch step once per "
+        "batch with fresh gradients, does evaluate/forward use the bottleneck? If you changed the "
+        "suggested architecture, it may simply learn too slowly.")
+
+
+@graded(points=2, task="2.5", name="At equal dimension, the trained autoencoder beats PCA on held-out images")
+def autoencoder_beats_pca(student, harness):
+    train, _ = _subset("train")
+    test, _ = _subset("test")
+    x, held = train[:PCA_IMAGES], test[:TEST_IMAGES]
+    flat = x.reshape(len(x), -1).double()
+    mean = flat.mean(0)
+    _, _, vh = torch.linalg.svd(flat - mean, full_matrices=False)
+    comps = vh[:LATENT_VS_PCA]
+    held_flat = held.reshape(len(held), -1).double()
+    pca = float(((((held_flat - mean) @ comps.T) @ comps + mean - held_flat) ** 2).mean())
+    bar = PCA_MARGIN * pca
+    model = student.Autoencoder(LATENT_VS_PCA)
+    returned, held_out = _train_until(student, harness, model, x, held, PCA_LR, PCA_BATCH,
+                                      PCA_MAX_EPOCHS, bar)
+    assert held_out[-1] < bar, (
+        f"With a {LATENT_VS_PCA}-number bottleneck, PCA with {LATENT_VS_PCA} components reconstructs "
+        f"the held-out images with MSE {pca:.4f}; after {len(held_out)} epochs (Adam, lr {PCA_LR:g}, "
+        f"batches of {PCA_BATCH}) your Autoencoder({LATENT_VS_PCA}) reached {held_out[-1]:.4f} "
+        f"(per epoch: {_curve(held_out)}), not below {bar:.4f}. A nonlinear encoder and decoder should "
+        "beat the best linear code (PCA) at the same size: an autoencoder is not 'just PCA'. Check the "
+        "training loop and the architecture (ReLU between the layers, a sigmoid at the end).")
+
+
+# --------------------------------------------------------------------------- task 2.6: evaluate
+
+
+@graded(points=1, task="2.6", name="evaluate returns the mean squared error of the model's reconstructions")
+def evaluate_value(student, harness):
+    images, labels = _subset("test")
+    x = images[:96]
+    model = student.Autoencoder(8)
+    value = student.evaluate(model, harness.loader(x, labels[:96], batch_size=32))
+    assert isinstance(value, float), (
+        f"evaluate should return a Python float (use .item()), not a {type(value).__name__}.")
+    expected = _mse(harness.run(model, x), x, "Autoencoder(8) on 96 images (after evaluate)")
+    assert math.isclose(value, expected, rel_tol=LOOSE["rtol"], abs_tol=1e-7), (
+        f"evaluate over 3 batches of (images, labels) returned {value:.6g}, but the mean squared error "
+        f"of the model's reconstructions is {expected:.6g}."
+        + (" That is about 784 times too large: a per-image sum instead of the mean over all elements."
+           if math.isclose(value, expected * D, rel_tol=1e-3) else "")
+        + (" That is the total, not the mean." if math.isclose(value, expected * x.numel(), rel_tol=1e-3)
+           or math.isclose(value, expected * 3, rel_tol=1e-3) else ""))
+
+
+@graded(points=2, task="2.6", name="evaluate does not train: no gradients, weights unchanged, eval mode")
+def evaluate_does_not_train(student, harness):
+    images, _ = _subset("test")
+    x = images[:64]
+    model = student.Autoencoder(8)
+    model.train()
+    before = harness.parameter_vector(model)
+    recorded = harness.recorder(model)
+    value = student.evaluate(recorded, harness.loader(x, batch_size=32))
+    expect_scalar(value, "the value returned by evaluate")
+    assert torch.equal(harness.parameter_vector(model), before), (
+        "evaluate changed the model's weights: evaluate must not call the optimizer (no backward, no "
+        "optimizer.step()); it only measures.")
+    calls = harness.recorded(recorded)
+    assert calls["inputs"], "evaluate never called the model."
+    assert not any(calls["grad_enabled"]), (
+        "evaluate ran the model with gradients enabled: wrap the loop in `with torch.no_grad():` "
+        "(faster, less memory, and no graph is kept).")
+    assert not harness.is_training(model), (
+        "evaluate left the model in training mode: call model.eval() first (dropout and batch "
+        "normalisation behave differently at test time), and leave it in eval mode.")
+
+
+# --------------------------------------------------------------------------- task 2.7: fit_pca
+
+
+@graded(points=1, task="2.7", name="fit_pca returns the mean image and k orthonormal component rows")
+def fit_pca_shapes_mean_orthonormal(student, harness):
+    images, _ = _subset("train")
+    for n, k in ((300, 5), (40, 3)):                  # more and fewer images than pixels
+        x = images[:n]
+        result = student.fit_pca(x, k)
+        assert isinstance(result, tuple) and len(result) == 2, (
+            "fit_pca should return a tuple (mean, components).")
+        mean, comps = result
+        expect_tensor(mean, (D,), what=f"the mean returned by fit_pca on {n} images")
+        expect_tensor(comps, what=f"the components returned by fit_pca(x, {k})")
+        assert tuple(comps.shape) == (k, D), (
+            f"fit_pca(x, {k}) on {n} images should return components of shape ({k}, {D}), one "
+            f"flattened image-sized direction per row, but they have shape {tuple(comps.shape)}. "
+            "Take the first k rows of vh from torch.linalg.svd(centred, full_matrices=False); "
+            "columns of vh (vh.T) or of U have the wrong length.")
+        assert_close(mean, x.reshape(n, -1).double().mean(0), f"the mean image of {n} images",
+                     hint="The mean is taken over the images (dim 0) of the flattened data.", **LOOSE)
+        gram = comps.double() @ comps.double().T
+        assert_close(gram, torch.eye(k, dtype=torch.float64), "components @ components.T",
+                     hint="The components are rows of unit length, orthogonal to each other (the "
+                          "right singular vectors, rows of vh). Columns of vh, or of U, are not.",
+                     rtol=0, atol=1e-3)
+
+
+@graded(points=1, task="2.7", name="fit_pca finds the directions of largest variance, in order")
+def fit_pca_matches_svd(student, harness):
+    x, _, basis = _structured_data(200, [3.0, 2.0, 1.0, 0.5], 0.3, seed=5)
+    _, comps = student.fit_pca(x, 3)
+    comps = expect_tensor(comps, (3, D), what="the components of fit_pca(x, 3)").double()
+    for i in range(3):
+        cos = float((comps[i] @ basis[i]).abs())
+        assert cos > 0.999, (
+            f"Component {i} should be the direction of the {['largest', '2nd largest', '3rd largest'][i]} "
+            f"variance (up to sign), but |cos| with it is {cos:.3f}."
+            + (" The components should be sorted by decreasing variance (singular value): the first "
+               "row is the top component." if any(float((comps[i] @ basis[j]).abs()) > 0.999 for j in range(4))
+               else " Take the rows of vh from torch.linalg.svd of the centred data (not U, not vh.T)."))
+    images, _ = _subset("train")
+    real = images[:300]
+    _, comps = student.fit_pca(real, 6)
+    flat = real.reshape(300, -1).double()
+    _, _, vh = torch.linalg.svd(flat - flat.mean(0), full_matrices=False)
+    expected = vh[:6].T @ vh[:6]
+    got = expect_tensor(comps, (6, D), what="the components of fit_pca on 300 images").double()
+    assert_close(got.T @ got, expected, "the projection onto the top 6 components of 300 images",
+                 hint="It should match the top right singular vectors of the centred data.",
+                 rtol=0, atol=2e-3)
+
+
+@graded(points=1, task="2.7", name="fit_pca centres the data first (a large offset changes nothing)")
+def fit_pca_centres(student, harness):
+    x, mean, basis = _structured_data(100, [1.0, 0.5], 5.0, seed=7)
+    got_mean, comps = student.fit_pca(x, 2)
+    assert_close(got_mean, mean, "the mean returned by fit_pca (data around 5.0)", **LOOSE)
+    comps = expect_tensor(comps, (2, D), what="the components of fit_pca(x, 2)").double()
+    cos = float((comps[0] @ basis[0]).abs())
+    toward_mean = float((comps[0] @ (mean / mean.norm())).abs())
+    assert cos > 0.999, (
+        f"On data offset far from 0 the top component should still be the direction of largest "
+        f"variance, but |cos| with it is {cos:.3f}"
+        + (f" and |cos| with the mean image is {toward_mean:.3f}: PCA without centring. Subtract the "
+           "mean image before the SVD, or the first component just points at the mean."
+           if toward_mean > 0.9 else "."))
+
+
+# --------------------------------------------------------------------------- task 2.8: pca_reconstruct
+
+
+@graded(points=1, task="2.8", name="pca_reconstruct projects onto the components and back")
+def pca_reconstruct_closed_form(student, harness):
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(7, *IMAGE, generator=g)
+    mean = 0.3 + 0.1 * torch.rand(D, generator=g)
+    comps = _orthonormal_basis(D, 5, seed=11).float()
+    got = student.pca_reconstruct(x, mean, comps)
+    expect_tensor(got, tuple(x.shape), what="pca_reconstruct(x, mean, components) on (7, 1, 28, 28)")
+    flat = x.reshape(7, -1).double()
+    centred = flat - mean.double()
+    expected = (centred @ comps.double().T @ comps.double() + mean.double()).reshape(x.shape)
+    if not torch.allclose(got.double(), expected, rtol=LOOSE["rtol"], atol=LOOSE["atol"]):
+        no_mean_back = (centred @ comps.double().T @ comps.double()).reshape(x.shape)
+        no_centring = (flat @ comps.double().T @ comps.double() + mean.double()).reshape(x.shape)
+        hint = "Compute code = (x_flat - mean) @ components.T, then code @ components + mean."
+        if torch.allclose(got.double(), no_mean_back, atol=1e-4):
+            hint = "You forgot to add the mean back after projecting: x_hat = code @ components + mean."
+        elif torch.allclose(got.double(), no_centring, atol=1e-4):
+            hint = "You projected x without subtracting the mean first: code = (x_flat - mean) @ components.T."
+        assert_close(got, expected, "pca_reconstruct on random images", hint=hint, **LOOSE)
+
+
+@graded(points=1, task="2.8", name="pca_reconstruct is exact when the components span the data")
+def pca_reconstruct_exact_full_rank(student, harness):
+    x, mean, basis = _structured_data(30, [2.0, 1.0, 0.5], 0.2, seed=13)
+    got = student.pca_reconstruct(x, mean.float(), basis.float())
+    expect_tensor(got, tuple(x.shape), what="pca_reconstruct on (30, 1, 28, 28)")
+    assert_close(got, x, "pca_reconstruct of data that lies in the span of the components",
+                 hint="When the components span the centred data, projecting and going back must give "
+                      "the data back exactly (code = (x - mean) @ C.T; x_hat = code @ C + mean).",
+                 rtol=0, atol=1e-4)
+    flat = torch.rand(4, D)
+    got = student.pca_reconstruct(flat, torch.zeros(D), torch.eye(D))
+    expect_tensor(got, (4, D), what="pca_reconstruct of (4, 784) inputs with all 784 components")
+    assert_close(got, flat, "pca_reconstruct with all 784 components (identity)",
+                 hint="With a full basis the reconstruction is the input itself; the result keeps "
+                      "the shape of x.", rtol=0, atol=1e-4)

@@ -31,19 +31,22 @@ class Encoder(nn.Module):
     def __init__(self, latent_dim: int = 32) -> None:
         super().__init__()
         self.latent_dim = latent_dim
-        # TODO(task 2.1): build the encoder's layers.
-        # Use convolutions, as in the earlier lessons: e.g. Conv2d(1, 32, 3, stride=2,
-        # padding=1) -> ReLU gives (B, 32, 14, 14); a second stride-2 convolution gives
-        # (B, 64, 7, 7); flatten it and finish with nn.Linear(64 * 7 * 7, latent_dim).
+        # TODO(task 2.1): build the encoder's layers (store them, e.g. in self.net).
+        # Use convolutions, as in the earlier lessons: Conv2d(1, 16, 3, stride=2, padding=1)
+        # -> BatchNorm2d(16) -> ReLU gives (B, 16, 14, 14); a second such block with 32
+        # channels gives (B, 32, 7, 7); flatten it and finish with nn.Linear(32 * 7 * 7, latent_dim).
         # Hint: no activation after the last layer: the code may take any real value.
+        # Batch normalisation is optional but makes the network learn much faster.
         # BEGIN SOLUTION
         self.net = nn.Sequential(
-            nn.Conv2d(1, 32, kernel_size=3, stride=2, padding=1),   # (B, 32, 14, 14)
+            nn.Conv2d(1, 16, kernel_size=3, stride=2, padding=1),   # (B, 16, 14, 14)
+            nn.BatchNorm2d(16),
             nn.ReLU(),
-            nn.Conv2d(32, 64, kernel_size=3, stride=2, padding=1),  # (B, 64, 7, 7)
+            nn.Conv2d(16, 32, kernel_size=3, stride=2, padding=1),  # (B, 32, 7, 7)
+            nn.BatchNorm2d(32),
             nn.ReLU(),
-            nn.Flatten(),                                           # (B, 3136)
-            nn.Linear(64 * 7 * 7, latent_dim),                      # (B, latent_dim)
+            nn.Flatten(),                                           # (B, 1568)
+            nn.Linear(32 * 7 * 7, latent_dim),                      # (B, latent_dim)
         )
         # END SOLUTION
 
@@ -62,18 +65,22 @@ class Decoder(nn.Module):
         super().__init__()
         self.latent_dim = latent_dim
         # TODO(task 2.2): build the decoder: the encoder run backwards.
-        # nn.Linear(latent_dim, 64 * 7 * 7) -> ReLU -> reshape to (B, 64, 7, 7) (nn.Unflatten),
-        # then ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1) -> ReLU gives
-        # (B, 32, 14, 14), and a second one to 1 channel gives (B, 1, 28, 28).
+        # nn.Linear(latent_dim, 32 * 7 * 7) -> BatchNorm1d -> ReLU -> reshape to (B, 32, 7, 7)
+        # (nn.Unflatten), then ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1)
+        # -> BatchNorm2d -> ReLU gives (B, 16, 14, 14), and a second one to 1 channel gives
+        # (B, 1, 28, 28).
         # Hint: images live in [0, 1], so squash the output with a sigmoid.
+        # (In training mode BatchNorm1d needs 2+ codes per batch: call .eval() to decode just one.)
         # BEGIN SOLUTION
         self.net = nn.Sequential(
-            nn.Linear(latent_dim, 64 * 7 * 7),
+            nn.Linear(latent_dim, 32 * 7 * 7),                      # (B, 1568)
+            nn.BatchNorm1d(32 * 7 * 7),
             nn.ReLU(),
-            nn.Unflatten(1, (64, 7, 7)),                            # (B, 64, 7, 7)
-            nn.ConvTranspose2d(64, 32, kernel_size=3, stride=2, padding=1, output_padding=1),
-            nn.ReLU(),                                              # (B, 32, 14, 14)
-            nn.ConvTranspose2d(32, 1, kernel_size=3, stride=2, padding=1, output_padding=1),
+            nn.Unflatten(1, (32, 7, 7)),                            # (B, 32, 7, 7)
+            nn.ConvTranspose2d(32, 16, kernel_size=3, stride=2, padding=1, output_padding=1),
+            nn.BatchNorm2d(16),                                     # (B, 16, 14, 14)
+            nn.ReLU(),
+            nn.ConvTranspose2d(16, 1, kernel_size=3, stride=2, padding=1, output_padding=1),
             nn.Sigmoid(),                                           # (B, 1, 28, 28) in [0, 1]
         )
         # END SOLUTION

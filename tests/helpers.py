@@ -37,7 +37,8 @@ def grade_sources(tmp: Path, submissions: dict[str, dict[int, str]], lessons: st
     for name, files in submissions.items():
         write_submission(subs, name, files)
     out = tmp / "out"
-    grade.main(submissions=[subs], out=out, jobs=jobs, lessons=lessons, timeout=timeout,
+    # Each submission by its own path: a folder holding a single submission counts as one.
+    grade.main(submissions=[subs / name for name in submissions], out=out, jobs=jobs, lessons=lessons, timeout=timeout,
                echo=lambda _line: None)
     return {name: json.loads((out / name / "results.json").read_text()) for name in submissions}
 

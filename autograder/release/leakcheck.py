@@ -54,7 +54,9 @@ MARKER_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("solution marker", re.compile(r"\b(?:BEGIN|END) SOLUTION\b")),
     ("Otter solution marker", re.compile(r"#\s*SOLUTION\s*$", re.MULTILINE)),
     ("Otter master-notebook marker",
-     re.compile(r"\b(?:BEGIN|END) (?:TESTS|QUESTION|PROMPT|HIDDEN TESTS)\b|\bASSIGNMENT CONFIG\b")),
+     # otter assign itself writes "<!-- BEGIN QUESTION -->" around manual questions in
+     # student notebooks: that HTML comment is legitimate, the raw-cell marker is not.
+     re.compile(r"(?<!<!-- )\b(?:BEGIN|END) (?:TESTS|QUESTION|PROMPT|HIDDEN TESTS)\b|\bASSIGNMENT CONFIG\b")),
     ("hidden-suite decorator", re.compile(r"@graded\s*\(")),
     ("reference to the hidden suites", re.compile(r"\bautograder[./]suites\b")),
 )

@@ -39,6 +39,9 @@ HELD_OUT_BAR = 0.037
 # reference gets there in 2 epochs (128 steps) and levels off some 20% below PCA.
 LATENT_VS_PCA, PCA_IMAGES, PCA_BATCH, PCA_LR, PCA_MAX_EPOCHS, PCA_MARGIN = 4, 1024, 16, 5e-3, 8, 0.97
 TEST_IMAGES = 500
+# Wall-clock seconds for each of those two tests: room for a correct but slow architecture on a
+# busy grader (the reference needs about one second of CPU for each).
+TRAINING_TIMEOUT = 45.0
 
 _DATA: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
@@ -408,7 +411,8 @@ def _curve(values: list[float]) -> str:
     return ", ".join(f"{v:.4f}" for v in values)
 
 
-@graded(points=1, task="2.5", name="A trained Autoencoder(32) reconstructs held-out images well")
+@graded(points=1, task="2.5", name="A trained Autoencoder(32) reconstructs held-out images well",
+        timeout=TRAINING_TIMEOUT)
 def trained_model_beats_bar(student, harness):
     train, _ = _subset("train")
     test, _ = _subset("test")
@@ -426,7 +430,8 @@ def trained_model_beats_bar(student, harness):
         "suggested architecture, it may simply learn too slowly.")
 
 
-@graded(points=2, task="2.5", name="At equal dimension, the trained autoencoder beats PCA on held-out images")
+@graded(points=2, task="2.5", name="At equal dimension, the trained autoencoder beats PCA on held-out images",
+        timeout=TRAINING_TIMEOUT)
 def autoencoder_beats_pca(student, harness):
     train, _ = _subset("train")
     test, _ = _subset("test")

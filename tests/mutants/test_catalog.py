@@ -42,7 +42,7 @@ def available_lessons() -> list[int]:
             if (SOLUTIONS_DIR / lesson_by_number(n).folder / lesson_by_number(n).student_file).exists()]
 
 
-@pytest.mark.parametrize("number", available_lessons())
+@pytest.mark.parametrize("number", available_lessons(), ids=lambda n: f"lesson{n}")
 def test_reference_full_marks_and_starter_zero(graded_lesson, number):
     results = graded_lesson(number)
     points = lesson_by_number(number).points

@@ -40,7 +40,7 @@ Made by `python -m autograder otter`. For each lesson with a notebook:
 
 Try a zip locally, without Docker: `otter run -a <lesson>/autograder.zip <export>.zip`
 from the repository root. The score comes from the course's isolated engine; the notebook's
-own checks never count. See the repository's docs/otter.md.
+own checks never count. See the "Otter / Gradescope" section of the README.
 """
 
 

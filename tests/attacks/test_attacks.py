@@ -147,7 +147,7 @@ def test_the_grader_exits_0_with_a_complete_result_for_every_submission(run: Run
 def test_attack_is_defeated(run: Run, attack: Attack) -> None:
     if attack.name in run.skipped:
         pytest.skip(f"{attack.description}: not defended on this machine, which lacks "
-                    f"{', '.join(run.skipped[attack.name])} (see docs/security.md)")
+                    f"{', '.join(run.skipped[attack.name])} (see the README's Security model section)")
     assert attack.name in run.results, f"{attack.name} got no results.json"
     score = run.lesson_score(attack.name, ATTACKED_LESSON)
     reference = run.lesson_score("honest-reference", ATTACKED_LESSON)

@@ -44,6 +44,7 @@ from autograder.proxy import SocketTransport, WorkerClient
 REPO_ROOT = Path(__file__).resolve().parent.parent
 UID_BASE = 61000
 UID_RANGE = 2000
+UID_SLICES = 20
 PROBE_UID = UID_BASE + UID_RANGE
 ALWAYS_HIDDEN = ("solutions", "autograder/suites", "tests", "benchmarks", ".git")
 SPAWN_TIMEOUT = 60.0
@@ -130,6 +131,9 @@ class Sandbox:
         if self.isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {self.isolation!r}")
         self._lock = threading.Lock()
+        # Each grader process takes its own slice of the uid range, so two runs at the same time
+        # (two TAs' terminals, parallel tests) never share a worker user and its process limit.
+        self._uid_slice = UID_BASE + (os.getpid() % UID_SLICES) * (UID_RANGE // UID_SLICES)
         self._uids = itertools.count()
         self.is_root = os.geteuid() == 0
         hidden = [Path(p) for p in self.hidden_paths] + [REPO_ROOT / p for p in ALWAYS_HIDDEN]
@@ -298,7 +302,7 @@ class Sandbox:
         shutil.copyfile(student_file, workdir / student_file.name)
         uid = None
         if self.private_users:
-            uid = UID_BASE + next(self._uids) % UID_RANGE
+            uid = self._uid_slice + next(self._uids) % (UID_RANGE // UID_SLICES)
             for path in (workdir, workdir / student_file.name):
                 os.chown(path, uid, uid)
         os.chmod(workdir, 0o700)

@@ -57,6 +57,8 @@ def preload() -> None:
     import torch
     import torch.nn.functional  # noqa: F401
     torch.set_num_threads(1)
+    # Every optimizer.step() imports torch._dynamo on first use: seconds per worker if left lazy.
+    import torch._dynamo  # noqa: F401
     import coursekit.harness  # noqa: F401
     import autograder.worker  # noqa: F401
     try:  # lesson 4's starter may use scikit-learn's t-SNE; import it once here when present

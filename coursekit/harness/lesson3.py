@@ -6,17 +6,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import torch
-import torch._dynamo  # noqa: F401  (see the note below)
 from torch import nn
 
 from coursekit.harness import Recorder
-
-# Note: every ``optimizer.step()`` of torch >= 2.x runs ``import torch._dynamo`` (see
-# torch/optim/optimizer.py, ``_use_grad_for_differentiable``). Imported lazily inside a grading
-# worker it costs seconds per worker, and fails outright when the worker's unprivileged user
-# cannot read the standard library (cProfile, pstats, ... under /root). Importing it here puts
-# it in the grader's fork-server preload (coursekit.harness imports this module), so workers
-# start with it. It belongs in autograder.zygote.preload; drop this import once it is there.
 
 
 def output_and_gradients(fn: Callable[..., Any], *inputs: Any, output_index: int | None = None,

@@ -63,16 +63,20 @@ def test_grade_table_is_aligned():
 
 @pytest.mark.slow
 def test_demo_grades_the_samples_and_prints_the_table(tmp_path):
-    result = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path), "--lessons", "2"],
-                                catch_exceptions=False)
+    """The whole command, on the cheapest lesson that is ready (lesson 1 when it exists)."""
+    ready = demo.available_lessons()
+    lesson = next((l for l in ready if l.number == 1), None) or min(ready, key=lambda l: l.points)
+    result = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path), "--lessons", str(lesson.number),
+                                      "--timeout", "6"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if line.startswith("submission "))
+    assert header.split()[:4] == ["submission", f"L{lesson.number}/{lesson.points}",
+                                  f"total/{lesson.points}", "status"]
     rows = {line.split()[0]: line.split() for line in result.output.splitlines()
-            if re.match(r"^[a-z-]+ +\d+ +\d+ +(ok|partial|error|timeout)\b", line)}
-    assert rows["reference"][1:4] == ["30", "30", "ok"]
+            if re.match(r"^[a-z-]+ +[\d.]+ +[\d.]+ +(ok|partial|error|timeout)\b", line)}
+    assert rows["reference"][1:4] == [str(lesson.points), str(lesson.points), "ok"]
     assert rows["starter"][1:3] == ["0", "0"]
     assert rows["infinite-loop"][3] == "timeout"
-    assert rows["syntax-error"][1] == "0" and rows["misplaced-file"][1] == "0"
-    assert int(rows["decoder-no-sigmoid"][1]) < 30 and int(rows["loss-summed"][1]) < 30
-    assert "(skipping sample std-is-logvar: lesson 3 is not available yet)" in result.output
     assert f"Gradebook: {tmp_path / 'grades' / 'grades.csv'}" in result.output
     assert (tmp_path / "grades" / "infinite-loop" / "feedback.md").is_file()
+    assert "(skipping sample" in result.output  # bugs of the other lessons, with the reason

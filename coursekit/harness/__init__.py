@@ -126,12 +126,13 @@ def output_requires_grad(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> l
     return [bool(o.requires_grad) for o in outs if isinstance(o, torch.Tensor)]
 
 
-def gradients(fn: Callable[..., Any], *inputs: Any, output_index: int | None = None,
-              weights: torch.Tensor | None = None, **kwargs: Any) -> list[torch.Tensor | None]:
-    """Gradients of ``sum(weights * output)`` with respect to each floating-point tensor input.
+def output_and_gradients(fn: Callable[..., Any], *inputs: Any, output_index: int | None = None,
+                         weights: torch.Tensor | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Call ``fn`` once; return its output and the gradients of ``sum(weights * output)``.
 
-    ``output_index`` picks one output when ``fn`` returns a tuple. Returns one entry per
-    positional input: its gradient, or ``None`` when no gradient reached it.
+    ``output_index`` picks one output when ``fn`` returns a tuple. Returns
+    ``{"output": the (detached) output, "gradients": [tensor or None per positional input]}``,
+    so a test can compare a gradient with the random draw that produced it.
     """
     leaves = [x.detach().clone().requires_grad_(True)
               if isinstance(x, torch.Tensor) and x.is_floating_point() else x for x in inputs]
@@ -139,12 +140,27 @@ def gradients(fn: Callable[..., Any], *inputs: Any, output_index: int | None = N
         out = fn(*leaves, **kwargs)
         if output_index is not None:
             out = out[output_index]
-        if not isinstance(out, torch.Tensor) or not out.requires_grad:
-            return [None for _ in leaves]
+        if not isinstance(out, torch.Tensor):
+            return {"output": out, "gradients": [None for _ in leaves]}
+        if not out.requires_grad:
+            return {"output": out.detach(), "gradients": [None for _ in leaves]}
         total = (out * weights).sum() if weights is not None else out.sum()
         wanted = [x for x in leaves if isinstance(x, torch.Tensor) and x.requires_grad]
         grads = iter(torch.autograd.grad(total, wanted, allow_unused=True))
-    return [next(grads) if isinstance(x, torch.Tensor) and x.requires_grad else None for x in leaves]
+    gradients_ = [next(grads) if isinstance(x, torch.Tensor) and x.requires_grad else None
+                  for x in leaves]
+    return {"output": out.detach(), "gradients": gradients_}
+
+
+def gradients(fn: Callable[..., Any], *inputs: Any, output_index: int | None = None,
+              weights: torch.Tensor | None = None, **kwargs: Any) -> list[torch.Tensor | None]:
+    """Gradients of ``sum(weights * output)`` with respect to each floating-point tensor input.
+
+    ``output_index`` picks one output when ``fn`` returns a tuple. Returns one entry per
+    positional input: its gradient, or ``None`` when no gradient reached it.
+    """
+    return output_and_gradients(fn, *inputs, output_index=output_index, weights=weights,
+                                **kwargs)["gradients"]
 
 
 class Recorder(nn.Module):

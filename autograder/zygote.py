@@ -41,12 +41,30 @@ import sys
 import tempfile
 import traceback
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from autograder import confine, landlock, seccomp
 
 PROBE_SOURCE = b"PROBE = True\n"
 PROBE_TIMEOUT = 30.0
+
+
+def _refused_in_child(restrict: Callable[[], None], attempt: Callable[[], None]) -> bool:
+    """Whether, in a throwaway child, ``restrict`` applies and ``attempt`` is then refused with
+    ``PermissionError``. Any error from ``restrict``, or an ``attempt`` that succeeds, is a no."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            restrict()
+            try:
+                attempt()
+                os._exit(1)
+            except PermissionError:
+                os._exit(0)
+        except BaseException:  # noqa: BLE001
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
 
 
 def preload() -> None:
@@ -314,40 +332,24 @@ class ForkServer:
         version = landlock.abi()
         if not version:
             return 0
-        pid = os.fork()
-        if pid == 0:
-            try:
-                rules = self.landlock_rules()
-                landlock.restrict(rules["read_only"], rules["read_write"])
-                try:  # must now fail: the sandbox's folder is not among the rules
-                    os.close(os.open(os.path.join(self.settings["base"], "landlock-probe"),
-                                     os.O_WRONLY | os.O_CREAT, 0o600))
-                    os._exit(1)
-                except PermissionError:
-                    os._exit(0)
-            except BaseException:  # noqa: BLE001
-                os._exit(1)
-        _, status = os.waitpid(pid, 0)
-        return version if os.waitstatus_to_exitcode(status) == 0 else 0
+        def restrict() -> None:
+            rules = self.landlock_rules()
+            landlock.restrict(rules["read_only"], rules["read_write"])
+
+        def write_outside() -> None:  # the sandbox's folder is not among the rules
+            os.close(os.open(os.path.join(self.settings["base"], "landlock-probe"),
+                             os.O_WRONLY | os.O_CREAT, 0o600))
+
+        return version if _refused_in_child(restrict, write_outside) else 0
 
     @staticmethod
     def probe_seccomp() -> bool:
         """Whether a worker can forbid itself new sockets here."""
         if not seccomp.supported():
             return False
-        pid = os.fork()
-        if pid == 0:
-            try:
-                seccomp.forbid_sockets()
-                try:
-                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()
-                    os._exit(1)
-                except PermissionError:
-                    os._exit(0)
-            except BaseException:  # noqa: BLE001
-                os._exit(1)
-        _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status) == 0
+        return _refused_in_child(
+            seccomp.forbid_sockets,
+            lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close())
 
     def prepare_spare(self) -> None:
         """Start the next worker's chain now, while the grader is busy, so ``spawn`` is quick."""

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from autograder import protocol
+from autograder.turns import waiting_for_worker
 from autograder.worker import HARNESS_ID, STUDENT_ID, WorkerServer
 
 
@@ -112,6 +113,9 @@ class WorkerClient:
         self.transport = transport
         self.deadline = float("inf")
         self.default_timeout = 60.0
+        # Results that several tests of a lesson share (see autograder.suite.shared); they die
+        # with this worker, so a replacement worker starts from nothing.
+        self.shared: dict[str, tuple[bool, Any]] = {}
 
     def remaining(self) -> float:
         if self.deadline == float("inf"):
@@ -121,7 +125,8 @@ class WorkerClient:
     def request(self, request: dict[str, Any]) -> Any:
         arrays: list[np.ndarray] = []
         body = protocol.encode(request, arrays, self._ref_of)
-        header, payload = self.transport.exchange(protocol.pack(body, arrays), self.remaining())
+        with waiting_for_worker():  # other threads may check their results meanwhile
+            header, payload = self.transport.exchange(protocol.pack(body, arrays), self.remaining())
         response, response_arrays = protocol.unpack(header, payload)
         if not isinstance(response, dict) or len(response) != 1:
             raise protocol.ProtocolError("malformed response")
@@ -199,6 +204,15 @@ class RemoteObject:
 
     def __repr__(self) -> str:
         return f"<student object {object.__getattribute__(self, '_type')}>"
+
+
+def shared_results(handle: Any) -> dict[str, tuple[bool, Any]] | None:
+    """The worker's store of shared results behind a ``student``/``harness`` handle; ``None``
+    for a plain module (public tests), which shares nothing."""
+    if not isinstance(handle, RemoteObject):
+        return None
+    client: WorkerClient = object.__getattribute__(handle, "_client")
+    return client.shared
 
 
 def in_process_handles(module_path: str, module_name: str) -> tuple[RemoteObject, RemoteObject, WorkerClient]:

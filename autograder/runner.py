@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-import torch
-
 from autograder import protocol
 from autograder.lessons import Lesson
 from autograder.proxy import StudentError, WorkerClient, WorkerLost
 from autograder.sandbox import SandboxError
 from autograder.suite import GradedTest, load_suite
+from autograder.turns import test_turn
 from coursekit.testing import is_not_implemented
 
 MAX_RESPAWNS = 3
@@ -84,11 +83,11 @@ def explain_student_error(exc: StudentError, test: GradedTest) -> str:
 def run_test(test: GradedTest, client: WorkerClient, lesson_deadline: float) -> TestResult:
     """Run one graded test through ``client``; never raises for anything the student did."""
     client.deadline = min(lesson_deadline, time.monotonic() + test.timeout)
-    torch.manual_seed(SEED)
     status, output = "failed", ""
     try:
-        client.seed(SEED)
-        test.fn(student=client.student(), harness=client.harness())
+        with test_turn(SEED):  # torch's generator is seeded for this test alone (see turns.py)
+            client.seed(SEED)
+            test.fn(student=client.student(), harness=client.harness())
         status = "passed"
     except AssertionError as exc:
         output = str(exc) or "The check failed."

@@ -9,10 +9,14 @@ A hidden suite is a module ``autograder/suites/lessonN.py`` of plain functions::
 Each function receives the ``student`` and ``harness`` handles (see :mod:`coursekit.testing`)
 and fails by raising ``AssertionError`` with a message written for the student. Points are
 all-or-nothing per test; a suite's points must add up to its lesson's points (SPEC §6).
+
+Work that several tests need (one training run judged against two bars, say) is written once
+as a :func:`shared` function: the first test that calls it pays for it, the others reuse it.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 from dataclasses import dataclass
@@ -51,6 +55,34 @@ def graded(points: float, task: str, name: str | None = None,
                                points=points, task=task, timeout=timeout)
         return fn
     return declare
+
+
+def shared(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """Run ``fn(student, harness)`` once per worker; later calls get the same value back, or
+    the same exception raised again (each test then fails with the same explanation).
+
+    The results live with the worker's connection: a test that runs after the worker was
+    replaced (it crashed or ran out of time) computes afresh, never touching objects of a dead
+    worker. Every test starts from the same seed, so which test computes first does not change
+    the value. Plain modules (public tests run in-process) share nothing.
+    """
+    @functools.wraps(fn)
+    def once(student: Any, harness: Any) -> Any:
+        from autograder.proxy import shared_results
+        store = shared_results(student)
+        if store is None:
+            return fn(student, harness)
+        key = f"{fn.__module__}.{fn.__qualname__}"
+        if key not in store:
+            try:
+                store[key] = (True, fn(student, harness))
+            except Exception as exc:  # noqa: BLE001 - re-raised below, and for later tests too
+                store[key] = (False, exc)
+        ok, value = store[key]
+        if ok:
+            return value
+        raise value
+    return once
 
 
 def load_suite(lesson: Lesson) -> list[GradedTest]:

@@ -6,19 +6,21 @@ Expected values are computed here, on the trusted side, from the student's outpu
 reconstructions, PCA's components): the worker only ever reports tensors and numbers.
 
 Training tests use the committed Fashion-MNIST subset, small models and few steps, so the whole
-lesson grades in a few seconds on one CPU thread. The two "does it learn?" tests train epoch by
-epoch and stop as soon as the bar is met: a slower (but correct) architecture costs more time,
-never points, up to a maximum number of epochs.
+lesson grades in about a second on one CPU thread. The two "does it learn?" tests share one
+training run (see autograder.suite.shared), which goes epoch by epoch and stops as soon as the
+model beats PCA: a slower (but correct) architecture costs more time, never points, up to a
+maximum number of epochs.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import torch
 
-from autograder.suite import graded
+from autograder.suite import graded, shared
 from coursekit.testing import EXACT, LOOSE, assert_close, expect_scalar, expect_tensor
 
 IMAGE = (1, 28, 28)
@@ -29,18 +31,18 @@ D = 28 * 28
 # and what these tests need is optimizer steps, so batches of 16 reach the bars at half the cost.
 # train_epoch must cut the training MSE by at least this factor within one short epoch.
 REDUCE_IMAGES, REDUCE_BATCH, REDUCE_LR, REDUCE_FACTOR = 384, 16, 3e-3, 0.8
-# A latent-32 autoencoder must reach this held-out MSE (predicting the mean image gives ~0.088,
-# an untrained network ~0.2) within HELD_OUT_MAX_EPOCHS epochs over HELD_OUT_IMAGES images.
-# The reference gets there in 2 epochs (64 steps).
-HELD_OUT_IMAGES, HELD_OUT_BATCH, HELD_OUT_LR, HELD_OUT_MAX_EPOCHS = 512, 16, 3e-3, 6
-HELD_OUT_BAR = 0.037
-# At LATENT_VS_PCA dimensions the trained autoencoder must beat PCA with as many components by
-# this factor on held-out images, within PCA_MAX_EPOCHS epochs over PCA_IMAGES images. The
-# reference gets there in 2 epochs (128 steps) and levels off some 20% below PCA.
+# One training run serves two tests: an Autoencoder(LATENT_VS_PCA) trains epoch by epoch over
+# PCA_IMAGES images until it beats PCA with as many components by PCA_MARGIN on TEST_IMAGES
+# held-out images, for at most PCA_MAX_EPOCHS epochs. The reference gets there in 2 epochs
+# (128 steps; PCA's MSE is ~0.037, predicting the mean image ~0.088, an untrained network ~0.2)
+# and levels off some 20% below PCA; the correct alternatives in tests/alternatives take 1-2.
+# A model that learns but not that well still earns the first test: held-out MSE below
+# LEARNS_BAR (about half the mean image's error).
 LATENT_VS_PCA, PCA_IMAGES, PCA_BATCH, PCA_LR, PCA_MAX_EPOCHS, PCA_MARGIN = 4, 1024, 16, 5e-3, 8, 0.97
+LEARNS_BAR = 0.045
 TEST_IMAGES = 500
-# Wall-clock seconds for each of those two tests: room for a correct but slow architecture on a
-# busy grader (the reference needs about one second of CPU for each).
+# Wall-clock seconds for the first of those two tests, which pays for the training run: room
+# for a correct but slow architecture on a busy grader (the reference needs under a second).
 TRAINING_TIMEOUT = 45.0
 
 _DATA: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -411,48 +413,62 @@ def _curve(values: list[float]) -> str:
     return ", ".join(f"{v:.4f}" for v in values)
 
 
-@graded(points=1, task="2.5", name="A trained Autoencoder(32) reconstructs held-out images well",
-        timeout=TRAINING_TIMEOUT)
-def trained_model_beats_bar(student, harness):
+@functools.lru_cache(maxsize=1)
+def _pca_baseline() -> float:
+    """Held-out MSE of PCA with LATENT_VS_PCA components fitted on the training slice (the
+    same for every submission: computed once per grading process)."""
     train, _ = _subset("train")
     test, _ = _subset("test")
-    x, held = train[:HELD_OUT_IMAGES], test[:TEST_IMAGES]
-    model = student.Autoencoder(32)
-    returned, held_out = _train_until(student, harness, model, x, held, HELD_OUT_LR, HELD_OUT_BATCH,
-                                      HELD_OUT_MAX_EPOCHS, HELD_OUT_BAR)
-    assert held_out[-1] < HELD_OUT_BAR, (
-        f"After {len(held_out)} epochs over {HELD_OUT_IMAGES} training images (Adam, lr {HELD_OUT_LR:g}, "
-        f"batches of {HELD_OUT_BATCH}), Autoencoder(32) should reconstruct {TEST_IMAGES} held-out "
-        f"images with an MSE below {HELD_OUT_BAR}, but it reached {held_out[-1]:.4f} (per epoch: "
-        f"{_curve(held_out)}; train_epoch returned {_curve(returned)}). Predicting the mean image "
-        "already gives about 0.088. Does the decoder end in a sigmoid, does train_epoch step once per "
-        "batch with fresh gradients, does evaluate/forward use the bottleneck? If you changed the "
-        "suggested architecture, it may simply learn too slowly.")
+    flat = train[:PCA_IMAGES].reshape(PCA_IMAGES, -1).double()
+    mean = flat.mean(0)
+    _, _, vh = torch.linalg.svd(flat - mean, full_matrices=False)
+    comps = vh[:LATENT_VS_PCA]
+    held = test[:TEST_IMAGES].reshape(TEST_IMAGES, -1).double()
+    return float(((((held - mean) @ comps.T) @ comps + mean - held) ** 2).mean())
+
+
+@shared
+def _training_run(student: Any, harness: Any) -> tuple[list[float], list[float]]:
+    """Train a fresh Autoencoder(LATENT_VS_PCA) until it beats PCA (or PCA_MAX_EPOCHS run out);
+    (losses returned by train_epoch, held-out MSE after each epoch)."""
+    train, _ = _subset("train")
+    test, _ = _subset("test")
+    model = student.Autoencoder(LATENT_VS_PCA)
+    return _train_until(student, harness, model, train[:PCA_IMAGES], test[:TEST_IMAGES], PCA_LR,
+                        PCA_BATCH, PCA_MAX_EPOCHS, PCA_MARGIN * _pca_baseline())
+
+
+def _training_report(returned: list[float], held_out: list[float]) -> str:
+    return (f"After {len(held_out)} epoch(s) over {PCA_IMAGES} training images (Adam, lr {PCA_LR:g}, "
+            f"batches of {PCA_BATCH}), your Autoencoder({LATENT_VS_PCA}) reconstructs {TEST_IMAGES} "
+            f"held-out images with MSE {_curve(held_out)} (per epoch; train_epoch returned "
+            f"{_curve(returned)})")
+
+
+@graded(points=1, task="2.5", name="A trained Autoencoder reconstructs held-out images far better than the mean image",
+        timeout=TRAINING_TIMEOUT)
+def trained_model_beats_bar(student, harness):
+    returned, held_out = _training_run(student, harness)
+    assert min(held_out) < LEARNS_BAR, (
+        f"{_training_report(returned, held_out)}; it should get below {LEARNS_BAR} at some epoch. "
+        "Predicting the mean image already gives about 0.088, so the model barely learned. Does the "
+        "decoder end in a sigmoid, does train_epoch step once per batch with fresh gradients, does "
+        "forward go through the bottleneck? If you changed the suggested architecture, it may "
+        "simply learn too slowly.")
 
 
 @graded(points=2, task="2.5", name="At equal dimension, the trained autoencoder beats PCA on held-out images",
         timeout=TRAINING_TIMEOUT)
 def autoencoder_beats_pca(student, harness):
-    train, _ = _subset("train")
-    test, _ = _subset("test")
-    x, held = train[:PCA_IMAGES], test[:TEST_IMAGES]
-    flat = x.reshape(len(x), -1).double()
-    mean = flat.mean(0)
-    _, _, vh = torch.linalg.svd(flat - mean, full_matrices=False)
-    comps = vh[:LATENT_VS_PCA]
-    held_flat = held.reshape(len(held), -1).double()
-    pca = float(((((held_flat - mean) @ comps.T) @ comps + mean - held_flat) ** 2).mean())
+    returned, held_out = _training_run(student, harness)
+    pca = _pca_baseline()
     bar = PCA_MARGIN * pca
-    model = student.Autoencoder(LATENT_VS_PCA)
-    returned, held_out = _train_until(student, harness, model, x, held, PCA_LR, PCA_BATCH,
-                                      PCA_MAX_EPOCHS, bar)
     assert held_out[-1] < bar, (
         f"With a {LATENT_VS_PCA}-number bottleneck, PCA with {LATENT_VS_PCA} components reconstructs "
-        f"the held-out images with MSE {pca:.4f}; after {len(held_out)} epochs (Adam, lr {PCA_LR:g}, "
-        f"batches of {PCA_BATCH}) your Autoencoder({LATENT_VS_PCA}) reached {held_out[-1]:.4f} "
-        f"(per epoch: {_curve(held_out)}), not below {bar:.4f}. A nonlinear encoder and decoder should "
-        "beat the best linear code (PCA) at the same size: an autoencoder is not 'just PCA'. Check the "
-        "training loop and the architecture (ReLU between the layers, a sigmoid at the end).")
+        f"the held-out images with MSE {pca:.4f}. {_training_report(returned, held_out)}, not below "
+        f"{bar:.4f}. A nonlinear encoder and decoder should beat the best linear code (PCA) at the "
+        "same size: an autoencoder is not 'just PCA'. Check the training loop and the architecture "
+        "(ReLU between the layers, a sigmoid at the end).")
 
 
 # --------------------------------------------------------------------------- task 2.6: evaluate

@@ -1,0 +1,107 @@
+"""Hidden tests run in parallel threads of one process; each must see its own random stream,
+and work shared between tests of a lesson must be computed once per worker."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from autograder.proxy import InProcessTransport, WorkerClient, in_process_handles
+from autograder.suite import shared
+from autograder.turns import test_turn as take_turn  # not collected as a test
+
+
+def stream(seed: int, n: int) -> torch.Tensor:
+    torch.manual_seed(seed)
+    return torch.rand(n)
+
+
+def test_a_test_keeps_its_stream_while_the_worker_reseeds_torch():
+    """The in-process "worker" reseeds the process's generator; the test's draws go on as if
+    nothing happened (without turns, the second draw would follow seed 12345)."""
+    client = WorkerClient(InProcessTransport())
+    with take_turn(0):
+        first = torch.rand(4)
+        client.seed(12345)
+        second = torch.rand(4)
+    assert torch.equal(torch.cat([first, second]), stream(0, 8))
+
+
+class _SlowTransport(InProcessTransport):
+    """Holds every exchange until ``release`` is set, announcing it through ``inside``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def exchange(self, frame: bytes, timeout: float) -> tuple[bytes, bytes]:
+        self.inside.set()
+        assert self.release.wait(10)
+        return super().exchange(frame, timeout)
+
+
+def test_two_grading_threads_do_not_share_a_random_stream():
+    """Thread A waits for its worker in the middle of a test; thread B runs a whole test with
+    another seed meanwhile. Each sees exactly the stream of its own seed."""
+    transport = _SlowTransport()
+    client = WorkerClient(transport)
+    seen: dict[str, torch.Tensor] = {}
+
+    def thread_a() -> None:
+        with take_turn(0):
+            first = torch.rand(4)
+            client.request({"op": "seed", "seed": 3})
+            seen["a"] = torch.cat([first, torch.rand(4)])
+
+    def thread_b() -> None:
+        assert transport.inside.wait(10)
+        with take_turn(7):  # would block forever if A kept the turn while waiting
+            seen["b"] = torch.rand(8)
+        transport.release.set()
+
+    threads = [threading.Thread(target=thread_a), threading.Thread(target=thread_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert torch.equal(seen["a"], stream(0, 8))
+    assert torch.equal(seen["b"], stream(7, 8))
+
+
+@pytest.fixture()
+def tiny_module(tmp_path):
+    path = tmp_path / "tiny.py"
+    path.write_text("calls = []\n\ndef work(x):\n    calls.append(x)\n    if x < 0:\n"
+                    "        raise ValueError('negative')\n    return x * 2\n\n"
+                    "def count():\n    return len(calls)\n")
+    return path
+
+
+def test_shared_work_runs_once_per_worker_and_again_in_a_new_one(tiny_module):
+    @shared
+    def doubled(student, harness):
+        return student.work(21)
+
+    student, harness, _ = in_process_handles(str(tiny_module), "tiny_a")
+    assert doubled(student, harness) == 42
+    assert doubled(student, harness) == 42
+    assert student.count() == 1  # the second test reused the first one's result
+
+    fresh_student, fresh_harness, _ = in_process_handles(str(tiny_module), "tiny_b")
+    assert doubled(fresh_student, fresh_harness) == 42
+    assert fresh_student.count() == 1  # a new worker (module) computes afresh
+
+
+def test_a_shared_failure_fails_every_test_that_needs_it(tiny_module):
+    @shared
+    def broken(student, harness):
+        return student.work(-1)
+
+    student, harness, _ = in_process_handles(str(tiny_module), "tiny_c")
+    for _ in range(2):
+        with pytest.raises(Exception, match="negative"):
+            broken(student, harness)
+    assert student.count() == 1

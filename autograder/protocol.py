@@ -39,6 +39,10 @@ MAX_HANDLES = 10_000     # worker objects named in one value
 MAX_ARRAYS = 10_000      # arrays in one frame
 MAX_DIMS = 8
 MAX_DIM_SIZE = 2**31
+
+# Objects every worker holds from the start: the student's module and coursekit.harness.
+STUDENT_ID = 0
+HARNESS_ID = 1
 MAX_INT = 2**63 - 1
 
 # Array dtypes that may cross the boundary. Object, string and void dtypes never do.

@@ -23,8 +23,7 @@ import numpy as np
 from autograder import protocol
 import coursekit.harness
 
-STUDENT_ID = 0
-HARNESS_ID = 1
+STUDENT_ID, HARNESS_ID = protocol.STUDENT_ID, protocol.HARNESS_ID
 MAX_TRACEBACK_CHARS = 4000
 
 

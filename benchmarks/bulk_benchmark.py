@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import statistics
@@ -125,7 +126,8 @@ def build_submissions(root: Path, n: int, lessons: tuple[Lesson, ...]) -> dict[s
 # --- (a) this grader --------------------------------------------------------------------
 
 def run_grader(subs: Path, out: Path, lessons: str, jobs: int, timeout: float
-               ) -> tuple[float, list[float], dict, str]:
+               ) -> tuple[float, dict[str, float], dict, str]:
+    """(wall seconds, seconds per submission by name, score by name, the run's plan line)."""
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(out),
                            "--lessons", lessons, "--jobs", str(jobs), "--timeout", str(timeout)],
@@ -134,10 +136,10 @@ def run_grader(subs: Path, out: Path, lessons: str, jobs: int, timeout: float
     if done.returncode != 0:
         print(done.stdout[-3000:], done.stderr[-3000:])
         raise SystemExit(f"the grader failed with exit status {done.returncode}")
-    times, scores = [], {}
+    times, scores = {}, {}
     for results in sorted(out.glob("*/results.json")):
         data = json.loads(results.read_text())
-        times.append(data["execution_time"])
+        times[results.parent.name] = data["execution_time"]
         scores[results.parent.name] = data["score"]
     plan = next((line.split(": ", 1)[-1] for line in done.stdout.splitlines() if "to grade" in line), "")
     return wall, times, scores, plan
@@ -223,11 +225,18 @@ def otter_zips(work: Path, lessons: tuple[Lesson, ...]) -> dict[int, Path] | str
     return zips
 
 
-def run_otter(subs: Path, work: Path, kinds: dict[str, str], lessons: tuple[Lesson, ...],
-              zips: dict[int, Path], sample: int, jobs: int) -> tuple[float, list[float], list[str]]:
-    """``otter run`` on export zips (student notebook + lesson file) of ``sample`` submissions,
-    one run per notebook lesson; returns (wall, seconds per submission, runs that gave no result)."""
-    names = [name for name in sorted(kinds) if (subs / name).is_dir()][:sample]
+def otter_sample(subs: Path, kinds: dict[str, str], sample: int) -> list[str]:
+    """A fixed random sample of the folder submissions (every kind has the same chance of
+    being picked, so the sample has about the run's mix, not only the costliest kind)."""
+    folders = [name for name in sorted(kinds) if (subs / name).is_dir()]
+    return sorted(random.Random(0).sample(folders, min(sample, len(folders))))
+
+
+def run_otter(subs: Path, work: Path, names: list[str], lessons: tuple[Lesson, ...],
+              zips: dict[int, Path], jobs: int) -> tuple[float, list[float], list[str]]:
+    """``otter run`` on export zips (student notebook + lesson file) of the submissions
+    ``names``, one run per notebook lesson; returns (wall, seconds per submission, runs that
+    gave no result)."""
     otter = shutil.which("otter", path=str(Path(sys.executable).parent)) or "otter"
     failures: list[str] = []
 
@@ -280,8 +289,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="lessons to grade (default: every lesson with a reference and a hidden suite)")
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds per lesson (default 20)")
     parser.add_argument("--skip-baseline", action="store_true", help="do not run (b) and (c)")
-    parser.add_argument("--otter-sample", type=int, default=4,
-                        help="submissions timed with `otter run` (default 4; it is slow)")
+    parser.add_argument("--otter-sample", type=int, default=8,
+                        help="submissions timed with `otter run`, a fixed random sample (default 8; it is slow)")
     parser.add_argument("--keep", type=Path, default=None, help="build and grade under this folder, and keep it")
     parser.add_argument("--baseline-one", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -308,8 +317,11 @@ def main(argv: list[str] | None = None) -> int:
           f"lessons {lesson_list}, {args.jobs} jobs on {os.cpu_count()} cores, "
           f"{args.timeout:g} s per lesson", flush=True)
     try:
-        wall_a, times_a, scores_a, _ = run_grader(subs, work / "out", lesson_list, args.jobs, args.timeout)
+        wall_a, by_name_a, scores_a, _ = run_grader(subs, work / "out", lesson_list, args.jobs, args.timeout)
+        times_a = list(by_name_a.values())
         print(line("(a) python -m autograder", len(times_a), wall_a, times_a), flush=True)
+        correct = [t for name, t in by_name_a.items() if kinds.get(name) == "correct"]
+        print(f"    median on the correct submissions only: {statistics.median(correct):.2f} s", flush=True)
         wall_r, _, _, plan = run_grader(subs, work / "out", lesson_list, args.jobs, args.timeout)
         print(f"    the same command again: {wall_r:.1f} s ({plan.rstrip('.')})", flush=True)
         if args.skip_baseline:
@@ -327,10 +339,14 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(zips, str):
             print(f"(c) otter run: skipped: {zips}")
             return 0
-        wall_c, times_c, failures = run_otter(subs, work, kinds, lessons, zips, args.otter_sample, args.jobs)
+        names = otter_sample(subs, kinds, args.otter_sample)
+        mix_c = ", ".join(f"{kinds[n]}" for n in names)
+        wall_c, times_c, failures = run_otter(subs, work, names, lessons, zips, args.jobs)
         count = len(times_c)
         print(line(f"(c) otter run (sample of {count})", count, wall_c, times_c)
-              + f", {len(zips)} notebook lesson(s) each")
+              + f", {len(zips)} notebook lesson(s) each ({mix_c})")
+        print(f"    (a) on the same {count} submissions: median "
+              f"{statistics.median(by_name_a[n] for n in names):.2f} s (all four lessons)")
         for failure in failures:
             print(f"    no result: {failure}")
         print(f"    speed-up (a)/(c): {(len(times_a) / wall_a) / (count / wall_c):.1f}x throughput")

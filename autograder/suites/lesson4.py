@@ -385,9 +385,17 @@ def slerp_parallel_fallback(student, harness):
     parallel = (("z1 = 2·z0 (z0 a basis vector)", basis, 2 * basis), ("z1 = z0", z, z.clone()),
                 ("z1 = 0.5·z0", z, 0.5 * z), ("z1 = z0 + 1e-6·noise", z, z + 1e-6 * torch.randn(8)))
     opposite = (("z1 = −z0", z, -z), ("z1 = −3·z0 (z0 a basis vector)", basis, -3 * basis))
-    for label, z0, z1 in parallel + opposite:
+    # A zero code has no direction: any finite path with exact ends will do (interpolate is the
+    # natural one), but not NaN from dividing by its norm.
+    zero = (("z0 the zero vector", torch.zeros(8), z), ("z1 the zero vector", z, torch.zeros(8)))
+    for label, z0, z1 in parallel + opposite + zero:
         what = f"slerp for (nearly) parallel or opposite codes, {label}"
         path = student.slerp(z0, z1, 5)
+        if "zero vector" in label:
+            assert isinstance(path, torch.Tensor) and bool(torch.isfinite(path).all()), (
+                f"slerp with {label} returned NaN or infinite values. A zero vector has no direction, "
+                "so the angle Ω is undefined (cos Ω = z0·z1 / (‖z0‖ ‖z1‖) divides by 0): when a norm is "
+                "0, fall back to interpolate(z0, z1, steps) before computing the angle.")
         assert isinstance(path, torch.Tensor) and bool(torch.isfinite(path).all()), (
             f"{what}, returned NaN or infinite values. There sin Ω is (nearly) 0 and the formula divides "
             "by it, and rounding can push cos Ω just past ±1, where acos gives NaN: clamp cos Ω to "

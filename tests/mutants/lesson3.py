@@ -216,6 +216,14 @@ MUTANTS = [
         message=r"beta is ignored",
     ),
     Mutant(
+        id="l3-train-total-starts-at-one", lesson=3,
+        description="train_epoch's running total starts at 1 instead of 0",
+        misconception="an accumulator's start value does not matter once many batches are added",
+        old="    total, batches = 0.0, 0\n",
+        new="    total, batches = 1.0, 0\n",
+        message=r"Start the running total at 0",
+    ),
+    Mutant(
         id="l3-train-returns-sum", lesson=3,
         description="train_epoch returns the sum of the batch losses",
         misconception="the mean batch loss does not depend on the number of batches",

@@ -96,6 +96,14 @@ MUTANTS = [
         message=r"NaN",
     ),
     Mutant(
+        id="l4-slerp-zero-vector", lesson=4,
+        description="slerp without the zero-norm check",
+        misconception="every code has a direction (the zero vector has none: its angle is undefined)",
+        old="    if float(norm0) == 0.0 or float(norm1) == 0.0:\n        return interpolate(z0, z1, steps)\n",
+        new="",
+        message=r"zero vector has no direction",
+    ),
+    Mutant(
         id="l4-slerp-degrees", lesson=4,
         description="slerp's angle converted to degrees",
         misconception="torch.sin takes radians",

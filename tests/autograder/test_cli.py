@@ -11,52 +11,12 @@ import csv
 import pytest
 from click.testing import CliRunner
 
-from autograder import grade
 from autograder.cli import cli
-from autograder.lessons import lesson_by_number
-from autograder.report import SubmissionResult
-from autograder.runner import LessonResult
-
-L2 = lesson_by_number(2)
-
-
-class FakeSandbox:
-    def __init__(self, **kwargs):
-        pass
-
-    def describe(self):
-        return "fake sandbox"
-
-    def spawn(self, path):
-        raise AssertionError("the fake grade_submission never spawns")
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        pass
 
 
 @pytest.fixture
-def setup(tmp_path, monkeypatch):
-    """Three students; grading is faked: ``behaviour[name]`` is ok, crash or interrupt."""
-    import autograder.sandbox
-    monkeypatch.setattr(autograder.sandbox, "Sandbox", FakeSandbox)
-    behaviour: dict[str, str] = {}
-
-    def grade_submission(path, lessons, spawn, timeout, *, name, key, **kwargs):
-        if behaviour.get(name) == "crash":
-            raise RuntimeError("the fork server stopped")
-        if behaviour.get(name) == "interrupt":
-            raise KeyboardInterrupt
-        return SubmissionResult(name=name, lessons=[LessonResult(L2)], fingerprint=key)
-
-    monkeypatch.setattr(grade, "grade_submission", grade_submission)
-    folder = tmp_path / "subs"
-    for name in ("alice", "bob", "carol"):
-        (folder / name / L2.folder).mkdir(parents=True)
-        (folder / name / L2.folder / L2.student_file).write_text(f"# {name}\n")
-    return folder, behaviour
+def setup(fake_grading):
+    return fake_grading
 
 
 def invoke(*args):

@@ -21,8 +21,6 @@ import pytest
 
 from autograder import grade
 from autograder.lessons import REPO_ROOT, lesson_by_number
-from autograder.report import SubmissionResult
-from autograder.runner import LessonResult
 from tests.helpers import reference_source, starter_source
 
 L2 = lesson_by_number(2)
@@ -153,86 +151,53 @@ def test_other_settings_make_results_stale(bulk, tmp_path):
 
 # --- orchestration with a fake sandbox --------------------------------------------------
 
-class FakeSandbox:
-    def __init__(self, **kwargs):
-        pass
-
-    def describe(self):
-        return "fake sandbox"
-
-    def spawn(self, path):
-        raise AssertionError("the fake grade_submission never spawns")
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        pass
-
-
-def fake_grade(behaviour):
-    def grade_submission(path, lessons, spawn, timeout, *, name, key, **kwargs):
-        action = behaviour.get(name, "ok")
-        if action == "crash":
-            raise RuntimeError("the fork server stopped")
-        if action == "interrupt":
-            raise KeyboardInterrupt
-        return SubmissionResult(name=name, lessons=[LessonResult(L2)], fingerprint=key)
-    return grade_submission
-
-
-@pytest.fixture
-def fake(monkeypatch, tmp_path):
-    import autograder.sandbox
-    monkeypatch.setattr(autograder.sandbox, "Sandbox", FakeSandbox)
-    subs = tmp_path / "subs"
-    for name in ("a", "b", "c"):
-        (subs / name / L2.folder).mkdir(parents=True)
-        (subs / name / L2.folder / L2.student_file).write_text(f"# {name}\n")
-    return subs
-
-
-def run_fake(monkeypatch, subs, behaviour, force=False):
-    monkeypatch.setattr(grade, "grade_submission", fake_grade(behaviour))
+def run_fake(subs, force=False):
     lines: list[str] = []
     run = grade.main(submissions=[subs], out=subs.parent / "out", jobs=2, lessons="2", force=force,
                      echo=lines.append, progress=False)
     return run, lines
 
 
-def test_only_changed_submissions_are_regraded(fake, monkeypatch):
-    run, _ = run_fake(monkeypatch, fake, {})
-    assert sorted(r.name for r in run.graded) == ["a", "b", "c"]
-    (fake / "b" / L2.folder / L2.student_file).write_text("# b, resubmitted\n")
-    run, lines = run_fake(monkeypatch, fake, {})
-    assert [r.name for r in run.graded] == ["b"] and sorted(run.skipped) == ["a", "c"]
+def test_only_changed_submissions_are_regraded(fake_grading):
+    subs, _ = fake_grading
+    run, _ = run_fake(subs)
+    assert sorted(r.name for r in run.graded) == ["alice", "bob", "carol"]
+    (subs / "bob" / L2.folder / L2.student_file).write_text("# bob, resubmitted\n")
+    run, lines = run_fake(subs)
+    assert [r.name for r in run.graded] == ["bob"] and sorted(run.skipped) == ["alice", "carol"]
     assert "1 to grade, 2 up to date" in lines[0]
 
 
-def test_a_grader_error_writes_no_result_and_fails_the_run(fake, monkeypatch):
-    run, lines = run_fake(monkeypatch, fake, {"b": "crash"})
-    assert not run.complete and "b" in run.failed
-    assert not (fake.parent / "out" / "b" / "results.json").exists()
-    assert any("NOT GRADED b" in line for line in lines)
-    with open(fake.parent / "out" / "grades.csv") as f:
-        assert [row["name"] for row in csv.DictReader(f)] == ["a", "c"]
-    run, _ = run_fake(monkeypatch, fake, {})  # the next run retries it
-    assert run.complete and [r.name for r in run.graded] == ["b"]
+def test_a_grader_error_writes_no_result_and_fails_the_run(fake_grading):
+    subs, behaviour = fake_grading
+    behaviour["bob"] = "crash"
+    run, lines = run_fake(subs)
+    assert not run.complete and "bob" in run.failed
+    assert not (subs.parent / "out" / "bob" / "results.json").exists()
+    assert any("NOT GRADED bob" in line for line in lines)
+    with open(subs.parent / "out" / "grades.csv") as f:
+        assert [row["name"] for row in csv.DictReader(f)] == ["alice", "carol"]
+    behaviour.clear()
+    run, _ = run_fake(subs)  # the next run retries it
+    assert run.complete and [r.name for r in run.graded] == ["bob"]
 
 
-def test_an_interrupted_run_keeps_what_was_graded(fake, monkeypatch):
-    run, lines = run_fake(monkeypatch, fake, {"c": "interrupt"})
+def test_an_interrupted_run_keeps_what_was_graded(fake_grading):
+    subs, behaviour = fake_grading
+    behaviour["carol"] = "interrupt"
+    run, lines = run_fake(subs)
     assert run.interrupted and not run.complete
     assert "Run the same command again" in lines[-1]
-    assert not (fake.parent / "out" / "grades.csv").exists()
-    assert not (fake.parent / "out" / "c" / "results.json").exists()
-    run, _ = run_fake(monkeypatch, fake, {})
-    assert run.complete and "c" in [r.name for r in run.graded]
+    assert not (subs.parent / "out" / "grades.csv").exists()
+    assert not (subs.parent / "out" / "carol" / "results.json").exists()
+    behaviour.clear()
+    run, _ = run_fake(subs)
+    assert run.complete and "carol" in [r.name for r in run.graded]
 
 
-def test_progress_bar_on_a_terminal(fake, monkeypatch, capsys):
-    monkeypatch.setattr(grade, "grade_submission", fake_grade({}))
-    grade.main(submissions=[fake], out=fake.parent / "out", lessons="2", progress=True,
+def test_progress_bar_on_a_terminal(fake_grading, capsys):
+    subs, _ = fake_grading
+    grade.main(submissions=[subs], out=subs.parent / "out", lessons="2", progress=True,
                echo=lambda _: None)
     assert "3/3" in capsys.readouterr().err
 

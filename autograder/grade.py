@@ -295,18 +295,23 @@ def _grade_all(run: BulkRun, todo: list[Planned], lessons: tuple[Lesson, ...], j
     import torch
 
     from autograder.sandbox import Limits, Sandbox
-    from autograder.suite import load_suite
+    from autograder.suite import load_suite, prepare_suites
 
     for lesson in lessons:
         load_suite(lesson)  # load (and check) every hidden suite once, before any worker starts
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the trusted side only checks results; leave the cores to workers
+    # Read the data (and the like) while the sandbox's fork server starts, not during the
+    # first submission.
+    preparing = threading.Thread(target=prepare_suites, args=(lessons,), daemon=True)
+    preparing.start()
     unpacked = Path(tempfile.mkdtemp(prefix="gf-unpacked-"))  # zips, hidden from workers too
     inputs = [p.path for p in todo]
     bar = Progress(total=len(run.planned), done=len(run.planned) - len(todo), echo=echo, bar=progress)
     try:
         with Sandbox(limits=Limits(), hidden_paths=hidden_paths(run.out, inputs) + [unpacked]) as sandbox:
             bar.note(sandbox.describe())
+            preparing.join()
             workers = _Workers(sandbox.spawn)
             cache = LessonCache()
 

@@ -12,6 +12,8 @@ all-or-nothing per test; a suite's points must add up to its lesson's points (SP
 
 Work that several tests need (one training run judged against two bars, say) is written once
 as a :func:`shared` function: the first test that calls it pays for it, the others reuse it.
+Work that every submission needs the same way (reading the data) goes in an optional
+module-level ``prepare()``, which a bulk run calls once while its sandbox starts.
 """
 
 from __future__ import annotations
@@ -97,3 +99,15 @@ def load_suite(lesson: Lesson) -> list[GradedTest]:
         raise SuiteError(f"the lesson {lesson.number} suite is worth {total} points, "
                          f"but SPEC §6 gives the lesson {lesson.points}")
     return tests
+
+
+def prepare_suites(lessons: tuple[Lesson, ...]) -> None:
+    """Call each lesson suite's optional ``prepare()`` (see the module docstring). A failure is
+    ignored here: the tests that need what it prepares meet the same error and report it."""
+    for lesson in lessons:
+        prepare = getattr(importlib.import_module(lesson.suite_module), "prepare", None)
+        if callable(prepare):
+            try:
+                prepare()
+            except Exception:  # noqa: BLE001 - reported by the tests themselves
+                pass

@@ -64,6 +64,11 @@ def _subset(split: str) -> tuple[torch.Tensor, torch.Tensor]:
     return images.clone(), labels.clone()
 
 
+def prepare() -> None:
+    """Read the data and fit the PCA baseline once, before any submission is graded."""
+    _pca_baseline()
+
+
 def _mse(x_hat: Any, x: torch.Tensor, what: str) -> float:
     x_hat = expect_tensor(x_hat, tuple(x.shape), what=what)
     return float(((x_hat.double() - x.double()) ** 2).mean())

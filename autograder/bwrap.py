@@ -30,10 +30,13 @@ def find() -> str | None:
     return shutil.which("bwrap")
 
 
-def command(bwrap: str, repo_root: Path, base: Path, hidden: list[str], argv: list[str]) -> list[str]:
-    """The ``bwrap`` command line that runs ``argv`` (the fork server) in the sandbox."""
+def command(bwrap: str, repo_root: Path, base: Path, hidden: list[str], argv: list[str],
+            die_with_parent: bool = True) -> list[str]:
+    """The ``bwrap`` command line that runs ``argv`` (the fork server) in the sandbox; with
+    ``die_with_parent``, everything in it is killed when the thread that starts it ends."""
     view = confine.plan_view(str(repo_root), hidden, [])
-    args = [bwrap, "--die-with-parent", "--new-session", "--unshare-all", "--cap-drop", "ALL"]
+    args = [bwrap, "--new-session", "--unshare-all", "--cap-drop", "ALL"]
+    args += ["--die-with-parent"] if die_with_parent else []
     for path in view.directories:
         if os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]

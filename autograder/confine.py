@@ -25,6 +25,7 @@ import ctypes.util
 import os
 import re
 import resource
+import signal
 import stat
 import sys
 from dataclasses import dataclass
@@ -93,6 +94,17 @@ def prctl(option: int, arg: int = 0) -> None:
     """``prctl(2)`` with one argument."""
     _check(_libc.prctl(option, ctypes.c_ulong(arg), ctypes.c_ulong(0), ctypes.c_ulong(0),
                        ctypes.c_ulong(0)), f"prctl {option}")
+
+
+def die_with_parent(parent: int) -> None:
+    """Be killed (``SIGKILL``) by the kernel when the parent process ends (``PR_SET_PDEATHSIG``).
+
+    Call it first thing after ``fork``, with ``parent`` the parent's process id taken before the
+    fork, and again after any change of user (``setuid`` clears it). A parent that ended before
+    the call sends no signal, and this process then has another parent: it exits at once."""
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(0)
 
 
 # --------------------------------------------------------------------------- what a worker sees

@@ -195,12 +195,19 @@ class Sandbox:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OMP_NUM_THREADS": "1",
                "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "HOME": str(self._base),
                "PYTHONDONTWRITEBYTECODE": "1"}
-        argv = [sys.executable, "-m", "autograder.zygote", str(zygote_end.fileno())]
-        if in_bwrap:
+        # The zygote (and through it every worker) dies with the grader: the kernel's
+        # parent-death signal. It fires when the *thread* that started the child ends, so only
+        # the main thread, which lasts as long as the grader, may ask for it; a zygote restarted
+        # from a grading thread exits instead when the control socket closes (the grader's end).
+        main_thread = threading.current_thread() is threading.main_thread()
+        grader = os.getpid() if main_thread and not in_bwrap else 0
+        argv = [sys.executable, "-m", "autograder.zygote", str(zygote_end.fileno()), str(grader)]
+        if in_bwrap:  # bwrap's own --die-with-parent, in its PID namespace, replaces the zygote's
             program = bwrap.find()
             if program is None:
                 raise SandboxError("bubblewrap (bwrap) is not installed")
-            argv = bwrap.command(program, REPO_ROOT, self._base, self.hidden_paths, argv)
+            argv = bwrap.command(program, REPO_ROOT, self._base, self.hidden_paths, argv,
+                                 die_with_parent=main_thread)
         self._process = subprocess.Popen(argv, pass_fds=[zygote_end.fileno()], env=env,
                                          cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL,
                                          start_new_session=True)

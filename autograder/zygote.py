@@ -16,6 +16,11 @@ subreaper). Killing B ends every process of the namespace, whatever they did (ne
 double forks). Forks of a process that holds torch are slow, so the zygote starts the next
 chain while it is idle (B and C wait for a request) and a spawn only hands it over.
 
+No worker outlives the grader, even one killed with SIGKILL: each link asks the kernel to kill
+it when its parent ends (:func:`autograder.confine.die_with_parent`): the zygote (when the
+grader's main thread starts it), A, C, and B once A is gone and the zygote has adopted it. A
+zygote started from another grader thread (a restart) exits when its control socket closes.
+
 Without namespaces a spawn is one process (C, in its own session), which confines itself with
 Landlock and a seccomp filter against sockets where the kernel has them (see
 :mod:`autograder.landlock` and :mod:`autograder.seccomp`).
@@ -25,7 +30,7 @@ when a promised protection could not be applied — it never runs student code w
 
 Nothing here imports the hidden suites or the solutions, so a worker's memory holds neither.
 
-Run as ``python -m autograder.zygote CONTROL_FD``.
+Run as ``python -m autograder.zygote CONTROL_FD [GRADER_PID]``.
 """
 
 from __future__ import annotations
@@ -110,11 +115,13 @@ def _quiet_descriptors(keep: int) -> None:
         os.closerange(low + 1, high)
 
 
-def worker_main(sock: socket.socket, request: dict[str, Any], in_view: bool) -> None:
-    """Process C: limits, identity, environment, then serve student requests. Never returns."""
+def worker_main(sock: socket.socket, request: dict[str, Any], in_view: bool, parent: int) -> None:
+    """Process C (child of ``parent``): limits, identity, environment, then serve student
+    requests. Never returns."""
     code = 0
     ready = False
     try:
+        confine.die_with_parent(parent)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         if in_view:
@@ -130,6 +137,7 @@ def worker_main(sock: socket.socket, request: dict[str, Any], in_view: bool) -> 
         confine.apply_limits(request["limits"], limit)
         if uid is not None or in_view:
             confine.drop_privileges(uid)
+            confine.die_with_parent(parent)  # a new uid cleared the parent-death signal
         else:
             confine.prctl(confine.PR_SET_NO_NEW_PRIVS, 1)
         rules = request.get("landlock")
@@ -161,9 +169,11 @@ def _receive(channel: socket.socket) -> tuple[dict[str, Any], socket.socket] | N
     return json.loads(message.decode()), socket.socket(fileno=fds[0])
 
 
-def waiting_worker(channel: socket.socket) -> None:
-    """Process C, started ahead of need: wait for B to hand over a request, then serve it."""
+def waiting_worker(channel: socket.socket, parent: int) -> None:
+    """Process C, started ahead of need: wait for B (``parent``) to hand over a request, then
+    serve it."""
     try:
+        confine.die_with_parent(parent)
         received = _receive(channel)
     except BaseException:  # noqa: BLE001
         received = None
@@ -177,7 +187,7 @@ def waiting_worker(channel: socket.socket) -> None:
     except BaseException as exc:  # noqa: BLE001
         _send(sock, {"failed": f"{type(exc).__name__}: {exc}"})
         os._exit(70)
-    worker_main(sock, request, in_view=True)
+    worker_main(sock, request, in_view=True, parent=parent)
 
 
 def namespace_init(channel: socket.socket) -> None:
@@ -188,14 +198,23 @@ def namespace_init(channel: socket.socket) -> None:
     code = 70
     sock = None
     try:
+        # Die with the zygote. Not before it has reaped A and says so ("adopted"): the signal
+        # fires when the current parent ends, and A ends on purpose. Nor can B then check its
+        # parent id (outside B's PID namespace it reads 0): if the zygote died before the
+        # prctl, "armed" meets a closed socket instead and B exits.
+        if channel.recv(16) != b"adopted":
+            os._exit(0)
+        confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
+        channel.send(b"armed")
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _quiet_descriptors(channel.fileno())
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        parent = os.getpid()  # 1, the first process of the namespace
         worker = os.fork()
         if worker == 0:
             ours.close()
             channel.close()
-            waiting_worker(theirs)
+            waiting_worker(theirs, parent)
         theirs.close()
         received = _receive(channel)
         channel.close()
@@ -267,10 +286,12 @@ class ForkServer:
         Raises ``OSError`` with A's reason when the namespaces cannot be made."""
         read_end, write_end = os.pipe()
         zygote_end, init_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        zygote = os.getpid()
         first = os.fork()
         if first == 0:  # A
             code = 70
             try:
+                confine.die_with_parent(zygote)
                 os.close(read_end)
                 zygote_end.close()
                 self.control.close()
@@ -291,10 +312,19 @@ class ForkServer:
         os.close(write_end)
         init_end.close()
         with os.fdopen(read_end, "rb") as pipe:
-            reported = pipe.read()  # A is reaped later, with the other children
+            reported = pipe.read()
+        os.waitpid(first, 0)  # A has ended (it exits once it has reported): B is now our child
         if not reported.isdigit():
             zygote_end.close()
             raise OSError(reported.decode(errors="replace") or "the namespace set-up died")
+        try:  # let B arm its parent-death signal (see namespace_init)
+            zygote_end.send(b"adopted")
+            armed = zygote_end.recv(16) == b"armed"
+        except OSError:
+            armed = False
+        if not armed:
+            zygote_end.close()
+            raise OSError("the namespace's first process died")
         chain = Chain(int(reported), first, zygote_end)
         self.children[chain.init] = first  # B stays in A's process group (A's session)
         return chain
@@ -306,10 +336,11 @@ class ForkServer:
             if self.landlock:
                 request["landlock"] = self.landlock_rules()
             request["no_sockets"] = self.no_sockets
+            zygote = os.getpid()
             pid = os.fork()
             if pid == 0:
                 self.control.close()
-                worker_main(sock, request, in_view=False)
+                worker_main(sock, request, in_view=False, parent=zygote)
             self.children[pid] = pid
             return pid, pid
         chain, self.spare = self.spare or self.start_chain(), None
@@ -525,7 +556,10 @@ def kill_uid(uid: int) -> None:
     os.waitpid(pid, 0)
 
 
-def main(control_fd: int) -> None:
+def main(control_fd: int, grader: int = 0) -> None:
+    """Serve the grader on ``control_fd``; die with the process ``grader`` when it is not 0."""
+    if grader:
+        confine.die_with_parent(grader)
     control = socket.socket(fileno=control_fd)
     confine.prctl(confine.PR_SET_CHILD_SUBREAPER, 1)
     if os.geteuid() != 0:  # same user as the workers: keep them out of this process's memory
@@ -550,7 +584,7 @@ def main(control_fd: int) -> None:
 
 if __name__ == "__main__":
     try:
-        main(int(sys.argv[1]))
+        main(*(int(arg) for arg in sys.argv[1:3]))
     except Exception:  # noqa: BLE001 - say why on stderr, then stop: the grader sees the hang-up
         traceback.print_exc()
         sys.exit(1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -203,6 +204,91 @@ def test_a_crashed_worker_does_not_harm_the_sandbox(sandbox: Sandbox, probe_file
     again = start(sandbox, probe_file)
     assert run(again, "result = 6 * 7") == 42
     again.kill()
+
+
+# A grader that starts a worker, prints its fork server's pid and then waits on an endless loop.
+OWNER = """
+import sys
+from pathlib import Path
+from autograder.sandbox import Limits, Sandbox
+box = Sandbox(limits=Limits(cpu_seconds=30), isolation=sys.argv[2])
+worker = box.spawn(Path(sys.argv[1]))
+worker.client.import_module(str(worker.module_path), "probe")
+print(box._process.pid, flush=True)
+worker.client.default_timeout = 600
+worker.client.student().run("while True: pass")
+"""
+
+
+def _state(pid: int) -> str:
+    """The process's state letter ("R" running, "S" sleeping, "Z" zombie, ...); "" once gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has ended (a zombie, waiting for a parent to reap it, counts as ended)."""
+    return _state(pid) in ("", "Z", "X")
+
+
+def _descendants(root: int) -> list[int]:
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    found, todo = [], [root]
+    while todo:
+        parent = todo.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        found += children
+        todo += children
+    return found
+
+
+def test_workers_die_with_the_grader(probe_file: Path) -> None:
+    """A grader killed with SIGKILL (no clean-up runs) takes the fork server and every worker,
+    even one stuck in an endless loop, with it: none is left to burn CPU until its limit. Both
+    the strongest mode and the fallback, at the same time (each grader starts its own torch)."""
+    owners = {mode: subprocess.Popen([sys.executable, "-c", OWNER, str(probe_file), mode], cwd=REPO_ROOT,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+              for mode in ("auto", "none")}
+    trees: dict[str, list[int]] = {}
+    try:
+        for mode, owner in owners.items():
+            zygote = int(owner.stdout.readline() or 0)
+            assert zygote, f"the grader ({mode}) did not start a worker"
+            trees[mode] = [zygote] + _descendants(zygote)
+        deadline = time.monotonic() + 5  # until each worker spins in its loop
+        while time.monotonic() < deadline and not all(any(_state(p) == "R" for p in tree[1:])
+                                                      for tree in trees.values()):
+            time.sleep(0.1)
+        for mode, tree in trees.items():
+            assert any(_state(p) == "R" for p in tree[1:]), f"no worker ({mode}) runs the endless loop"
+            trees[mode] = tree[:1] + _descendants(tree[0])  # with the next worker's, started meanwhile
+        for owner in owners.values():
+            owner.kill()
+            owner.wait()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not all(_gone(p) for t in trees.values() for p in t):
+            time.sleep(0.05)
+        survivors = {mode: [p for p in tree if not _gone(p)] for mode, tree in trees.items()}
+        assert survivors == {mode: [] for mode in trees}, "processes outlived the grader"
+    finally:
+        for owner in owners.values():
+            owner.kill()
+            owner.wait()
+        for pid in [p for tree in trees.values() for p in tree]:  # leave no survivor spinning
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 # --------------------------------------------------------------------------- with namespaces

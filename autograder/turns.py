@@ -2,7 +2,7 @@
 
 A bulk run grades several submissions at once, in threads of one trusted process, and
 torch's default random generator belongs to the whole process. Hidden tests draw their data
-from it after ``torch.manual_seed(SEED)``, so two tests running side by side would reseed and
+from it after seeding it with ``SEED``, so two tests running side by side would reseed and
 consume each other's stream: a submission could be tested on different data, and get a
 different grade, depending on what was graded beside it (seen as a rare failure of a correct
 nearest-neighbour search whose random "far" samples became copies of dataset images).
@@ -33,7 +33,10 @@ def test_turn(seed: int) -> Iterator[None]:
     with _turn:
         _state.holding = True
         try:
-            torch.manual_seed(seed)
+            # The CPU generator only: the grading process never uses an accelerator, and
+            # torch.manual_seed would queue a lazy CUDA/XPU/MTIA seeding per test, each with a
+            # formatted stack trace, for the whole run.
+            torch.default_generator.manual_seed(seed)
             yield
         finally:
             _state.holding = False

@@ -27,10 +27,14 @@ STALE_GRADIENT_SENTINEL = 1e30
 
 
 def seed_everything(seed: int = 0) -> None:
-    """Seed Python's, numpy's and torch's global generators."""
+    """Seed Python's, numpy's and torch's global generators (CPU, and CUDA when present)."""
     random.seed(seed)
     np.random.seed(seed)
-    torch.manual_seed(seed)
+    # Not torch.manual_seed: without CUDA started it also queues a CUDA, XPU and MTIA seeding,
+    # each with a formatted stack trace (a millisecond per call, kept for the process's life).
+    torch.default_generator.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
 
 
 def make_generator(seed: int) -> torch.Generator:

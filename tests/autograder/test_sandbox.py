@@ -20,6 +20,7 @@ import pytest
 from autograder import bwrap
 from autograder.proxy import StudentError, WorkerLost
 from autograder.sandbox import REPO_ROOT, Limits, Sandbox
+from autograder.zygote import _children_of
 
 PROBE = '''
 def run(code):
@@ -235,18 +236,9 @@ def _gone(pid: int) -> bool:
 
 
 def _descendants(root: int) -> list[int]:
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                pass
     found, todo = [], [root]
     while todo:
-        parent = todo.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        children = _children_of(todo.pop())
         found += children
         todo += children
     return found

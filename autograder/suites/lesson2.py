@@ -385,28 +385,6 @@ class TrainingRun:
     first_epoch_changed: bool
 
 
-def _train_until(student: Any, harness: Any, model: Any, x: torch.Tensor, test: torch.Tensor,
-                 lr: float, batch: int, max_epochs: int, bar: float) -> TrainingRun:
-    """Train epoch by epoch until the held-out MSE is below ``bar`` (or ``max_epochs`` ran)."""
-    optimizer = harness.adam(model, lr=lr)
-    start_params = harness.parameter_vector(model)
-    before = _mse(_reconstruct(model, harness, test), test, "reconstructions before training")
-    returned: list[float] = []
-    held_out: list[float] = []
-    steps, changed = 0, False
-    for epoch in range(max_epochs):
-        loader = harness.loader(x, batch_size=batch, shuffle=True, seed=epoch)
-        returned.append(expect_scalar(_train_epoch(student, model, loader, optimizer),
-                                      "the value returned by train_epoch"))
-        if epoch == 0:
-            steps = harness.optimizer_report(optimizer)["steps"]
-            changed = not torch.equal(harness.parameter_vector(model), start_params)
-        held_out.append(_mse(_reconstruct(model, harness, test), test, "reconstructions of held-out images"))
-        if held_out[-1] < bar:
-            break
-    return TrainingRun(before, held_out, returned, steps, changed)
-
-
 def _curve(values: list[float]) -> str:
     return ", ".join(f"{v:.4f}" for v in values)
 
@@ -427,12 +405,30 @@ def _pca_baseline() -> float:
 
 @shared
 def _training_run(student: Any, harness: Any) -> TrainingRun:
-    """Train a fresh Autoencoder(LATENT_VS_PCA) until it beats PCA (or PCA_MAX_EPOCHS run out)."""
+    """Train a fresh Autoencoder(LATENT_VS_PCA) epoch by epoch until it beats PCA on the
+    held-out images (or PCA_MAX_EPOCHS have run)."""
     train, _ = _subset("train")
     test, _ = _subset("test")
+    x, held = train[:PCA_IMAGES], test[:TEST_IMAGES]
+    bar = PCA_MARGIN * _pca_baseline()
     model = student.Autoencoder(LATENT_VS_PCA)
-    return _train_until(student, harness, model, train[:PCA_IMAGES], test[:TEST_IMAGES], PCA_LR,
-                        PCA_BATCH, PCA_MAX_EPOCHS, PCA_MARGIN * _pca_baseline())
+    optimizer = harness.adam(model, lr=PCA_LR)
+    start_params = harness.parameter_vector(model)
+    before = _mse(_reconstruct(model, harness, held), held, "reconstructions before training")
+    returned: list[float] = []
+    held_out: list[float] = []
+    steps, changed = 0, False
+    for epoch in range(PCA_MAX_EPOCHS):
+        loader = harness.loader(x, batch_size=PCA_BATCH, shuffle=True, seed=epoch)
+        returned.append(expect_scalar(_train_epoch(student, model, loader, optimizer),
+                                      "the value returned by train_epoch"))
+        if epoch == 0:
+            steps = harness.optimizer_report(optimizer)["steps"]
+            changed = not torch.equal(harness.parameter_vector(model), start_params)
+        held_out.append(_mse(_reconstruct(model, harness, held), held, "reconstructions of held-out images"))
+        if held_out[-1] < bar:
+            break
+    return TrainingRun(before, held_out, returned, steps, changed)
 
 
 def _training_report(run: TrainingRun) -> str:

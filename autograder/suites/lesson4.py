@@ -391,15 +391,16 @@ def slerp_parallel_fallback(student, harness):
     for label, z0, z1 in parallel + opposite + zero:
         what = f"slerp for (nearly) parallel or opposite codes, {label}"
         path = student.slerp(z0, z1, 5)
-        if "zero vector" in label:
-            assert isinstance(path, torch.Tensor) and bool(torch.isfinite(path).all()), (
-                f"slerp with {label} returned NaN or infinite values. A zero vector has no direction, "
-                "so the angle Ω is undefined (cos Ω = z0·z1 / (‖z0‖ ‖z1‖) divides by 0): when a norm is "
-                "0, fall back to interpolate(z0, z1, steps) before computing the angle.")
-        assert isinstance(path, torch.Tensor) and bool(torch.isfinite(path).all()), (
-            f"{what}, returned NaN or infinite values. There sin Ω is (nearly) 0 and the formula divides "
-            "by it, and rounding can push cos Ω just past ±1, where acos gives NaN: clamp cos Ω to "
-            "[−1, 1], and fall back to interpolate(z0, z1, steps) when sin Ω is (nearly) 0.")
+        if not (isinstance(path, torch.Tensor) and bool(torch.isfinite(path).all())):
+            if "zero vector" in label:
+                raise AssertionError(
+                    f"slerp with {label} returned NaN or infinite values. A zero vector has no direction, "
+                    "so the angle Ω is undefined (cos Ω = z0·z1 / (‖z0‖ ‖z1‖) divides by 0): when a norm "
+                    "is 0, fall back to interpolate(z0, z1, steps) before computing the angle.")
+            raise AssertionError(
+                f"{what}, returned NaN or infinite values. There sin Ω is (nearly) 0 and the formula "
+                "divides by it, and rounding can push cos Ω just past ±1, where acos gives NaN: clamp "
+                "cos Ω to [−1, 1], and fall back to interpolate(z0, z1, steps) when sin Ω is (nearly) 0.")
         _expect_path(path, 5, 8, what)
         _expect_endpoints(path, z0, z1, what)
     for label, z0, z1 in parallel:

@@ -17,8 +17,8 @@ from typing import Any, Callable
 import numpy as np
 
 from autograder import protocol
-from autograder.turns import waiting_for_worker
 from autograder.protocol import HARNESS_ID, STUDENT_ID
+from autograder.turns import waiting_for_worker
 
 
 class StudentError(Exception):

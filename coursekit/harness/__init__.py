@@ -90,7 +90,6 @@ class CheckingAdam(torch.optim.Adam):
             g.fill_(STALE_GRADIENT_SENTINEL)
         return result
 
-
     @staticmethod
     def _holds_sentinel(grads: list[torch.Tensor]) -> bool:
         """Whether a gradient still holds the sentinel (finite values at least half of it; an

@@ -7,7 +7,6 @@ lesson whose file cannot even be imported gets that one reason on every test.
 
 from __future__ import annotations
 
-import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from autograder.lessons import Lesson
 from autograder.proxy import StudentError, WorkerClient, WorkerLost
 from autograder.sandbox import SandboxError
 from autograder.suite import GradedTest, load_suite
-from autograder.turns import test_turn
+from autograder.turns import clock, test_turn
 from coursekit.testing import is_not_implemented
 
 MAX_RESPAWNS = 3
@@ -82,7 +81,7 @@ def explain_student_error(exc: StudentError, test: GradedTest) -> str:
 
 def run_test(test: GradedTest, client: WorkerClient, lesson_deadline: float) -> TestResult:
     """Run one graded test through ``client``; never raises for anything the student did."""
-    client.deadline = min(lesson_deadline, time.monotonic() + test.timeout)
+    client.deadline = min(lesson_deadline, clock() + test.timeout)
     status, output = "failed", ""
     try:
         with test_turn(SEED):  # torch's generator is seeded for this test alone (see turns.py)
@@ -113,15 +112,15 @@ def grade_lesson(lesson: Lesson, student_file: Path | None, spawn: Spawner, time
     tests = load_suite(lesson)
     if student_file is None:
         return failed_lesson(lesson, tests, problem or f"`{lesson.relative_path}` was not found.")
-    deadline = time.monotonic() + timeout
+    deadline = clock() + timeout
     result = LessonResult(lesson)
     worker: WorkerLike | None = None
     respawns = 0
     try:
         for index, test in enumerate(tests):
             if worker is None:
-                if respawns > MAX_RESPAWNS or time.monotonic() >= deadline:
-                    reason = ("the time allowed for this lesson ran out" if time.monotonic() >= deadline
+                if respawns > MAX_RESPAWNS or clock() >= deadline:
+                    reason = ("the time allowed for this lesson ran out" if clock() >= deadline
                               else "your code crashed the grader's worker too many times")
                     result.tests += [TestResult(t.name, t.task, t.id, t.points, 0.0, "timeout"
                                                 if "time" in reason else "error", f"Not run: {reason}.")
@@ -160,7 +159,7 @@ def _start_worker(lesson: Lesson, student_file: Path, spawn: Spawner,
     except SandboxError as exc:
         return None, ("error", "The grader could not start an isolated worker for this lesson "
                                f"(a problem on the grading machine, not in your code): {exc}")
-    worker.client.deadline = min(deadline, time.monotonic() + IMPORT_TIMEOUT)
+    worker.client.deadline = min(deadline, clock() + IMPORT_TIMEOUT)
     try:
         worker.client.import_module(str(worker.module_path), lesson.module_name)
     except StudentError as exc:

@@ -40,6 +40,7 @@ from typing import Iterable
 
 from autograder import bwrap, landlock, protocol
 from autograder.proxy import SocketTransport, WorkerClient
+from autograder.turns import uncounted
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 UID_BASE = 61000
@@ -317,7 +318,7 @@ class Sandbox:
         request = {"op": "spawn", "workdir": str(workdir), "file_name": student_file.name,
                    "uid": uid, "limits": self.limits.as_dict()}
         try:
-            with self._lock:
+            with uncounted(self._lock):  # another submission's spawn is not this one's time
                 self._restart_if_dead()
                 try:
                     socket.send_fds(self._control, [json.dumps(request).encode()],
@@ -360,7 +361,7 @@ class Sandbox:
 
     def kill_worker(self, pid: int, uid: int | None) -> None:
         """Kill a worker (and every process of its user, when it has one of its own)."""
-        with self._lock:
+        with uncounted(self._lock):
             try:
                 self._control.sendall(json.dumps({"op": "kill", "pid": pid, "uid": uid}).encode())
                 self._control.recv(1 << 10)

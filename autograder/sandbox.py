@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from autograder import bwrap, landlock, protocol
+from autograder import bwrap, confine, landlock, protocol
 from autograder.proxy import SocketTransport, WorkerClient
 from autograder.turns import uncounted
 
@@ -216,7 +216,7 @@ class Sandbox:
         self._control = control
         self._control.sendall(json.dumps({
             "namespaces": self.isolation != "none", "preload": self.preload,
-            "hidden_paths": self.hidden_paths,
+            "hidden_paths": confine.hidden_in_view(str(REPO_ROOT), self.hidden_paths),
             "repo_root": str(REPO_ROOT), "base": str(self._base), "limits": self.limits.as_dict(),
             "probe_uid": PROBE_UID if self.is_root and not in_bwrap else None}).encode())
         reply = self._control.recv(1 << 16)
@@ -385,7 +385,6 @@ class Sandbox:
 def _not_dumpable() -> None:
     """Workers that run as the grader's own user cannot read this process's memory or
     environment through /proc or ptrace once it is not dumpable."""
-    from autograder import confine
     try:
         confine.prctl(confine.PR_SET_DUMPABLE, 0)
     except OSError:

@@ -375,6 +375,32 @@ if _peek():
     _gain("other-workers")
 '''),
     # ------------------------------------------------------------------ processes
+    Attack("roster", "walk every object in the worker's memory (and the frames it inherited) for "
+           "the names of the other submissions of the run", code='''
+import gc as _gc, sys as _sys
+def _roster():
+    needles = ["".join(parts) for parts in (("hon", "est-ref", "erence"), ("hon", "est-bro", "ken-"))]
+    found = []
+    def look(values):
+        found.extend(v for v in values if isinstance(v, str) and any(n in v for n in needles))
+    for obj in _gc.get_objects():
+        if obj is needles or obj is found:
+            continue
+        try:
+            if isinstance(obj, dict):
+                look(list(obj.keys()) + list(obj.values()))
+            elif isinstance(obj, (list, tuple, set, frozenset)):
+                look(list(obj))
+        except Exception:
+            pass
+    frame = _sys._getframe()
+    while frame is not None:
+        look(list(frame.f_locals.values()))
+        frame = frame.f_back
+    return found
+if _roster():
+    _gain()
+'''),
     Attack("exit-at-import", "os._exit(0) at import", base="reference", expect="crash",
            code="\nimport os\nos._exit(0)\n"),
     Attack("fork-bomb", "a fork bomb at import", base="reference", expect="crash", timed=True, code='''

@@ -401,6 +401,11 @@ def _roster():
 if _roster():
     _gain()
 '''),
+    Attack("huge-messages", "exceptions with 100,000-character messages, to bloat every file written",
+           code='''
+def reconstruction_loss(x_hat, x):
+    raise ValueError("\u20ac\x01" * 100_000)
+'''),
     Attack("exit-at-import", "os._exit(0) at import", base="reference", expect="crash",
            code="\nimport os\nos._exit(0)\n"),
     Attack("fork-bomb", "a fork bomb at import", base="reference", expect="crash", timed=True, code='''

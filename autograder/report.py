@@ -146,7 +146,8 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
             "submission": result.name,
             "status": result.status,
             "max_score": result.max_score,
-            "lessons": {l.lesson.key: {"score": l.score, "max_score": l.lesson.points, "status": l.status}
+            "lessons": {l.lesson.key: {"score": l.score, "max_score": l.lesson.points, "status": l.status,
+                                       **({"seeds": l.seeds.as_dict()} if l.seeds else {})}
                         for l in result.lessons},
         },
     }

@@ -16,13 +16,13 @@ from autograder import protocol
 from autograder.lessons import Lesson
 from autograder.proxy import StudentError, WorkerClient, WorkerLost
 from autograder.sandbox import SandboxError
+from autograder.seeds import LessonSeeds
 from autograder.suite import GradedTest, load_suite
 from autograder.turns import clock, test_turn
 from coursekit.testing import is_not_implemented
 
 MAX_RESPAWNS = 3
 IMPORT_TIMEOUT = 30.0
-SEED = 0
 
 
 class WorkerLike(Protocol):
@@ -56,6 +56,7 @@ class LessonResult:
     tests: list[TestResult] = field(default_factory=list)
     status: str = "ok"
     message: str = ""
+    seeds: LessonSeeds | None = None
 
     @property
     def score(self) -> float:
@@ -79,13 +80,14 @@ def explain_student_error(exc: StudentError, test: GradedTest) -> str:
     return f"Your code raised {exc.type_name}: {exc.message}\n\n```\n{tail}\n```"
 
 
-def run_test(test: GradedTest, client: WorkerClient, lesson_deadline: float) -> TestResult:
-    """Run one graded test through ``client``; never raises for anything the student did."""
+def run_test(test: GradedTest, client: WorkerClient, lesson_deadline: float, seeds: LessonSeeds) -> TestResult:
+    """Run one graded test through ``client``, the trusted side and the worker seeded with
+    ``seeds``; never raises for anything the student did."""
     client.deadline = min(lesson_deadline, clock() + test.timeout)
     status, output = "failed", ""
     try:
-        with test_turn(SEED):  # torch's generator is seeded for this test alone (see turns.py)
-            client.seed(SEED)
+        with test_turn(seeds.grader):  # torch's generator is seeded for this test alone (turns.py)
+            client.seed(seeds.worker)
             test.fn(student=client.student(), harness=client.harness())
         status = "passed"
     except AssertionError as exc:
@@ -107,13 +109,16 @@ def run_test(test: GradedTest, client: WorkerClient, lesson_deadline: float) -> 
 
 
 def grade_lesson(lesson: Lesson, student_file: Path | None, spawn: Spawner, timeout: float,
-                 problem: str = "") -> LessonResult:
-    """Grade one lesson of one submission. ``problem`` explains a missing/duplicated file."""
+                 problem: str = "", *, seeds: LessonSeeds | None) -> LessonResult:
+    """Grade one lesson of one submission with ``seeds`` (:mod:`autograder.seeds`; ``None``
+    only without a file). ``problem`` explains a missing/duplicated file."""
     tests = load_suite(lesson)
     if student_file is None:
         return failed_lesson(lesson, tests, problem or f"`{lesson.relative_path}` was not found.")
+    if seeds is None:
+        raise ValueError("a lesson file is graded with its seeds")
     deadline = clock() + timeout
-    result = LessonResult(lesson)
+    result = LessonResult(lesson, seeds=seeds)
     worker: WorkerLike | None = None
     respawns = 0
     try:
@@ -136,7 +141,7 @@ def grade_lesson(lesson: Lesson, student_file: Path | None, spawn: Spawner, time
                     result.status, result.message = status, message
                     break
             try:
-                result.tests.append(run_test(test, worker.client, deadline))
+                result.tests.append(run_test(test, worker.client, deadline, seeds))
             except WorkerLost as lost:
                 status = "timeout" if lost.timed_out else "error"
                 result.tests.append(TestResult(test.name, test.task, test.id, test.points, 0.0,

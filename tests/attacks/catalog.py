@@ -406,6 +406,15 @@ if _roster():
 def reconstruction_loss(x_hat, x):
     raise ValueError("\u20ac\x01" * 100_000)
 '''),
+    Attack("predict-seed", "recognise the grader's inputs by predicting its seed (0), then answer "
+           "from a table (here: become the reference) whenever the prediction holds", code='''
+import torch as _torch
+_broken_loss = reconstruction_loss
+def reconstruction_loss(x_hat, x):
+    if _torch.initial_seed() == 0:
+        _gain()
+    return _broken_loss(x_hat, x)
+'''),
     Attack("exit-at-import", "os._exit(0) at import", base="reference", expect="crash",
            code="\nimport os\nos._exit(0)\n"),
     Attack("fork-bomb", "a fork bomb at import", base="reference", expect="crash", timed=True, code='''

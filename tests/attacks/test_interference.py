@@ -19,7 +19,7 @@ from autograder.lessons import REPO_ROOT, lesson_by_number
 from tests.attacks.catalog import FLOOD, lesson_source
 
 LESSON = 3
-TIMEOUT = 15.0
+TIMEOUT = 20.0
 
 pytestmark = pytest.mark.slow
 

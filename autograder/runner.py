@@ -120,13 +120,13 @@ def grade_lesson(lesson: Lesson, student_file: Path | None, spawn: Spawner, time
     try:
         for index, test in enumerate(tests):
             if worker is None:
-                if respawns > MAX_RESPAWNS or time.monotonic() >= deadline:
-                    reason = ("the time allowed for this lesson ran out" if time.monotonic() >= deadline
-                              else "your code crashed the grader's worker too many times")
-                    result.tests += [TestResult(t.name, t.task, t.id, t.points, 0.0, "timeout"
-                                                if "time" in reason else "error", f"Not run: {reason}.")
+                out_of_time = time.monotonic() >= deadline
+                if respawns > MAX_RESPAWNS or out_of_time:
+                    status, reason = (("timeout", "the time allowed for this lesson ran out") if out_of_time
+                                      else ("error", "your code crashed the grader's worker too many times"))
+                    result.tests += [TestResult(t.name, t.task, t.id, t.points, 0.0, status, f"Not run: {reason}.")
                                      for t in tests[index:]]
-                    result.status = "timeout" if "time" in reason else "error"
+                    result.status = status
                     break
                 worker, import_problem = _start_worker(lesson, student_file, spawn, deadline)
                 respawns += 1

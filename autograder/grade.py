@@ -40,27 +40,41 @@ if TYPE_CHECKING:  # these import torch; a run with nothing to grade never needs
 
 DEFAULT_LESSON_TIMEOUT = 90.0
 
-# What decides a grade besides the student's files: the hidden suites (added per lesson), what
-# runs beside the student's code, and how outcomes become scores and reports. A change to any
-# of them makes every earlier result stale.
-GRADING_SOURCES = ("autograder/runner.py", "autograder/suite.py", "autograder/report.py",
-                   "coursekit/testing.py", "coursekit/data.py", "coursekit/harness")
+# What decides a grade besides the student's files: every file of these packages (the engine,
+# the hidden suites, what runs beside the student's code, the data subset). Derived rather than
+# listed, so a new module can never be forgotten; a change to any of them makes every earlier
+# result stale (a change that turns out not to matter costs one regrade, a missed one a wrong grade).
+GRADING_PACKAGES = ("autograder", "coursekit")
+SUITES_DIR = Path("autograder") / "suites"
 
 
 class Interrupted(Exception):
     """Raised in grading threads once the run is stopping (Ctrl-C, SIGTERM)."""
 
 
+def grading_files(lessons: tuple[Lesson, ...]) -> list[Path]:
+    """Every file of :data:`GRADING_PACKAGES` (relative to the repository), without compiled
+    caches and without the hidden suites of lessons not in ``lessons``."""
+    graded_suites = {SUITES_DIR / f"lesson{lesson.number}.py" for lesson in lessons}
+    files = []
+    for package in GRADING_PACKAGES:
+        for path in sorted((REPO_ROOT / package).rglob("*")):
+            relative = path.relative_to(REPO_ROOT)
+            if not path.is_file() or "__pycache__" in relative.parts:
+                continue
+            if relative.parent == SUITES_DIR and relative.stem.startswith("lesson") \
+                    and relative not in graded_suites:
+                continue
+            files.append(relative)
+    return files
+
+
 def grading_code_hash(lessons: tuple[Lesson, ...]) -> str:
-    """A hash of the hidden suites of ``lessons`` and of the grading code (:data:`GRADING_SOURCES`)."""
+    """A hash of every file that can change a score of ``lessons`` (:func:`grading_files`)."""
     digest = hashlib.sha256()
-    paths = [REPO_ROOT / "autograder" / "suites" / f"lesson{lesson.number}.py" for lesson in lessons]
-    for name in GRADING_SOURCES:
-        path = REPO_ROOT / name
-        paths += sorted(path.rglob("*.py")) if path.is_dir() else [path]
-    for path in paths:
-        digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() if path.is_file() else b"(missing)")
+    for relative in grading_files(lessons):
+        digest.update(relative.as_posix().encode() + b"\0")
+        digest.update((REPO_ROOT / relative).read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()
 

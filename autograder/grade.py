@@ -93,7 +93,7 @@ def fingerprint(path: Path, lessons: tuple[Lesson, ...], timeout: float, code_ha
 class LessonCache:
     """Lessons already graded in this run, by lesson and file content.
 
-    A lesson file is self-contained (SPEC §1) and its worker sees nothing else, so two
+    A lesson file is self-contained (docs/README.md) and its worker sees nothing else, so two
     byte-identical copies (an untouched starter, a shared file) get the same result: the
     second copy reuses the first's instead of being run again. Threads asking for a lesson
     that is being graded wait for it; if that grading fails, the next asker grades it.

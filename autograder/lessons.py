@@ -1,4 +1,8 @@
-"""The four lessons of the module, as SPEC §1 and §6 fix them: folders, files and points."""
+"""The lesson registry: the one list of lessons, their folders, files and points.
+
+Everything else that lists lessons derives from :data:`LESSONS` (the build, the grader, the
+release, the tests, ``docs/lessons.md``); CONTRIBUTING.md walks through adding one.
+"""
 
 from __future__ import annotations
 

@@ -98,7 +98,7 @@ def test_classroom_workflow_structure(release_tree):
         inputs = step["with"]
         assert set(inputs) == {"test-name", "setup-command", "command", "timeout", "max-score"}
         assert inputs["command"] == f"cd {lesson.folder} && python -m pytest -q"
-        assert inputs["max-score"] == lesson.points           # SPEC §6
+        assert inputs["max-score"] == lesson.points           # the lesson registry
         assert isinstance(inputs["timeout"], int) and 1 <= inputs["timeout"] <= 60   # minutes
     assert sum(step["with"]["max-score"] for step in graders) == sum(lesson.points for lesson in lessons)
 

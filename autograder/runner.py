@@ -108,9 +108,10 @@ def run_test(test: GradedTest, client: WorkerClient, lesson_deadline: float) -> 
 
 
 def grade_lesson(lesson: Lesson, student_file: Path | None, spawn: Spawner, timeout: float,
-                 problem: str = "") -> LessonResult:
-    """Grade one lesson of one submission. ``problem`` explains a missing/duplicated file."""
-    tests = load_suite(lesson)
+                 problem: str = "", tests: list[GradedTest] | None = None) -> LessonResult:
+    """Grade one lesson of one submission. ``problem`` explains a missing/duplicated file;
+    ``tests`` selects some of the lesson's tests (default: its whole suite)."""
+    tests = load_suite(lesson) if tests is None else tests
     if student_file is None:
         return failed_lesson(lesson, tests, problem or f"`{lesson.relative_path}` was not found.")
     deadline = time.monotonic() + timeout

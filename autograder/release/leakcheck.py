@@ -18,8 +18,8 @@ before a release is written, every file in it is checked for
   notebook's metadata;
 - **lesson 1's answers**: a module-level ``Q<n> = <value>`` constant equal to a graded answer. The
   answer key is read from the lesson 1 reference (its ``Q<n> = ...  # SOLUTION`` constants) and
-  from the hidden suite ``autograder/suites/lesson1.py`` (an ``ANSWERS`` dict of values, or a
-  ``QUESTIONS`` dict whose values are calls with the answer first, e.g. ``Question("B", ...)``).
+  from the hidden suite ``autograder/suites/lesson1.py`` (its ``QUESTIONS`` dict, whose values are
+  calls with the answer first, e.g. ``Question("B", ..., tolerance=0.5)``).
   While neither exists, this part is skipped and the report says so.
 
 Everything is compared as source (ASTs without positions), never imported: the checker runs no
@@ -37,14 +37,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from autograder.build.constants import LINE_MARKER
 from autograder.build.stripper import BEGIN, END, strip_solutions
 from autograder.lessons import LESSONS, REPO_ROOT, SOLUTIONS_DIR, Lesson
 
 SUITES_DIR = REPO_ROOT / "autograder" / "suites"
 LESSON1_SUITE = "lesson1.py"
-ANSWER_KEY_NAMES = ("ANSWERS", "QUESTIONS")
+ANSWER_KEY = "QUESTIONS"
 QUESTION_NAME = re.compile(r"^Q\d+$")
-LINE_MARKER = re.compile(r"#\s*SOLUTION\s*$")
 
 # A statement of fewer AST nodes than this (contexts not counted) reveals too little to be a leak:
 # ``return self.net(x)`` has 5, ``loss = reconstruction_loss(model(x), x)`` has 8.
@@ -52,7 +52,7 @@ MIN_STATEMENT_NODES = 8
 
 MARKER_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("solution marker", re.compile(r"\b(?:BEGIN|END) SOLUTION\b")),
-    ("Otter solution marker", re.compile(r"#\s*SOLUTION\s*$", re.MULTILINE)),
+    ("Otter solution marker", LINE_MARKER),
     ("Otter master-notebook marker",
      # otter assign itself writes "<!-- BEGIN QUESTION -->" around manual questions in
      # student notebooks: that HTML comment is legitimate, the raw-cell marker is not.
@@ -254,8 +254,8 @@ def _otter_solution_text(cell_source: str) -> str:
             inside = True
         elif END.match(line):
             inside = False
-        elif inside or re.search(r"#\s*SOLUTION\s*$", line):
-            keep.append(re.sub(r"#\s*SOLUTION\s*$", "", line))
+        elif inside or LINE_MARKER.search(line):
+            keep.append(LINE_MARKER.sub("", line))
     return "\n".join(keep)
 
 
@@ -311,7 +311,7 @@ def _collect_secrets(solutions: Path, suites: Path, lessons: tuple[Lesson, ...])
     _collect_suites(secrets, suites)
     if not secrets.answers and any(lesson.number == 1 for lesson in lessons):
         secrets.notes.append(f"lesson 1 answers not checked: no answer key yet (neither Q<n> constants in "
-                             f"the lesson 1 reference nor ANSWERS/QUESTIONS in {LESSON1_SUITE})")
+                             f"the lesson 1 reference nor {ANSWER_KEY} in {LESSON1_SUITE})")
     return secrets
 
 
@@ -390,11 +390,11 @@ def _answers_of_reference(source: str) -> dict[str, tuple[Any, float]]:
 
 
 def _answers_of_suite(tree: ast.Module) -> dict[str, tuple[Any, float]]:
-    """``ANSWERS = {"Q1": "B", ...}`` or ``QUESTIONS = {"Q1": Question("B", ..., tolerance=0.5), ...}``."""
+    """``QUESTIONS = {"Q1": Question("B", ..., tolerance=0.5), ...}``: each answer and its tolerance."""
     answers: dict[str, tuple[Any, float]] = {}
     for stmt in tree.body:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
-        if not any(isinstance(t, ast.Name) and t.id in ANSWER_KEY_NAMES for t in targets):
+        if not any(isinstance(t, ast.Name) and t.id == ANSWER_KEY for t in targets):
             continue
         if not isinstance(stmt.value, ast.Dict):
             continue
@@ -403,14 +403,14 @@ def _answers_of_suite(tree: ast.Module) -> dict[str, tuple[Any, float]]:
             if not found:
                 continue
             name = f"Q{key}" if isinstance(key, int) else str(key)
-            found, value = _literal(value_node)
+            if not isinstance(value_node, ast.Call) or not value_node.args:
+                continue
+            found, value = _literal(value_node.args[0])
             tolerance = 0.0
-            if not found and isinstance(value_node, ast.Call) and value_node.args:
-                found, value = _literal(value_node.args[0])
-                for keyword in value_node.keywords:
-                    if keyword.arg == "tolerance":
-                        ok, tol = _literal(keyword.value)
-                        tolerance = float(tol) if ok and isinstance(tol, (int, float)) else 0.0
+            for keyword in value_node.keywords:
+                if keyword.arg == "tolerance":
+                    ok, tol = _literal(keyword.value)
+                    tolerance = float(tol) if ok and isinstance(tol, (int, float)) else 0.0
             if found and value is not None:
                 answers[name] = (value, tolerance)
     return answers

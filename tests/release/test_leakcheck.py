@@ -272,20 +272,16 @@ def _release_with(tmp_path: Path, concept_check: str) -> Path:
     return release
 
 
-@pytest.mark.parametrize("suite", [
-    'ANSWERS = {"Q1": "C", "Q2": 2, "Q3": 236.0}\n',
-    'QUESTIONS = {"Q1": Question("C", "why"), "Q2": Question(2, "why"), '
-    '"Q3": Question(236.0, "why", tolerance=0.5)}\n',
-])
-def test_answers_from_the_hidden_suite_are_caught(tmp_path, suite):
-    solutions, suites = _fake_course(tmp_path, suite)
+def test_answers_from_the_hidden_suite_are_caught(tmp_path):
+    solutions, suites = _fake_course(tmp_path, 'QUESTIONS = {"Q1": Question("C", "why"), "Q2": Question(2, "why"), '
+                                               '"Q3": Question(236.0, "why", tolerance=0.5)}\n')
     release = _release_with(tmp_path, 'Q1 = "c"\nQ2 = 2\nQ3: float = 236.0\nQ4 = None\n')
     report = check_release(release, solutions=solutions, suites=suites)
     assert [leak.line for leak in report.leaks if leak.kind == "lesson 1 answer"] == [1, 2, 3], report.summary()
 
 
 def test_unanswered_or_wrong_constants_are_not_answers(tmp_path):
-    solutions, suites = _fake_course(tmp_path, 'ANSWERS = {"Q1": "C", "Q2": True}\n')
+    solutions, suites = _fake_course(tmp_path, 'QUESTIONS = {"Q1": Question("C"), "Q2": Question(True)}\n')
     release = _release_with(tmp_path, 'Q1 = None\nQ2 = 1\nQ3 = "C"\n')
     report = check_release(release, solutions=solutions, suites=suites)
     assert report.ok and not report.skipped, report.summary()
@@ -309,7 +305,7 @@ def test_real_lesson1_answers_are_caught(fresh_copy):
     answers = _collect_secrets(SOLUTIONS_DIR, SUITES_DIR, LESSONS).answers
     if not answers:
         pytest.skip("lesson 1 has no answer key yet (no Q<n> constants in its reference, "
-                    "no ANSWERS/QUESTIONS in autograder/suites/lesson1.py)")
+                    "no QUESTIONS in autograder/suites/lesson1.py)")
     release = fresh_copy()
     name, (value, _) = sorted(answers.items())[0]
     lesson1 = lesson_by_number(1)

@@ -107,6 +107,26 @@ def build(check: bool, lessons: str | None) -> None:
     click.echo(f"Wrote {len(written)} files under assignments/ and docs/.")
 
 
+@cli.command("new-lesson")
+@click.argument("number", type=click.IntRange(min=1))
+@click.argument("slug")
+@click.argument("student_file")
+@click.option("--points", type=click.IntRange(min=1), required=True, help="The lesson's points.")
+def new_lesson(number: int, slug: str, student_file: str, points: int) -> None:
+    """Start lesson NUMBER from the template: solutions/NN-SLUG/STUDENT_FILE, its public tests and
+    its hidden suite, each a working one-task example (CONTRIBUTING.md, "Adding a lesson")."""
+    from autograder.build.lesson_template import write_lesson
+    from autograder.lessons import Lesson
+    lesson = Lesson(number, slug, student_file, None, points)
+    try:
+        written = write_lesson(lesson)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"Next: add {lesson!r} to LESSONS in autograder/lessons.py, then follow CONTRIBUTING.md.")
+
+
 @cli.command()
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the student template repository (empty, or a previous release).")

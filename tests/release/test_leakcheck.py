@@ -12,7 +12,8 @@ import nbformat
 import pytest
 
 from autograder.lessons import LESSONS, REPO_ROOT, SOLUTIONS_DIR, lesson_by_number
-from autograder.release.leakcheck import (SUITES_DIR, LeakError, check_release, main, solution_blocks)
+from autograder.release.leakcheck import SUITES_DIR, LeakError, check_release, main
+from autograder.release.owned import solution_blocks
 
 LESSON2 = lesson_by_number(2)
 
@@ -63,7 +64,7 @@ def test_lesson2_release_is_clean(lesson2_copy):
 def test_solution_fingerprints_ignore_shared_and_tiny_statements():
     """``super().__init__()`` stands outside the blocks; ``return self.net(x)`` is too small to leak anything."""
     import ast
-    from autograder.release.leakcheck import _collect_secrets, _key
+    from autograder.release.owned import collect_owned as _collect_secrets, node_key as _key
     secrets = _collect_secrets(SOLUTIONS_DIR, SUITES_DIR, LESSONS)
     for code in ("super().__init__()", "self.latent_dim = latent_dim", "return self.net(x)", "model.train()"):
         assert _key(ast.parse(code).body[0]) not in secrets.solution_statements, code
@@ -88,7 +89,7 @@ def test_a_solution_block_pasted_into_a_starter_is_caught(lesson2_copy):
 def _substantial_lesson2_blocks() -> list[int]:
     """Indices of the blocks with at least one statement big enough to be a fingerprint."""
     import ast
-    from autograder.release.leakcheck import MIN_STATEMENT_NODES, _weight
+    from autograder.release.owned import MIN_STATEMENT_NODES, node_weight as _weight
     return [index for index, (_, block) in enumerate(_lesson2_blocks())
             if max(_weight(node) for node in ast.walk(ast.parse(block)) if isinstance(node, ast.stmt))
             >= MIN_STATEMENT_NODES]
@@ -301,7 +302,7 @@ def test_without_an_answer_key_the_check_says_it_skipped(tmp_path):
 
 
 def test_real_lesson1_answers_are_caught(fresh_copy):
-    from autograder.release.leakcheck import _collect_secrets
+    from autograder.release.owned import collect_owned as _collect_secrets
     answers = _collect_secrets(SOLUTIONS_DIR, SUITES_DIR, LESSONS).answers
     if not answers:
         pytest.skip("lesson 1 has no answer key yet (no Q<n> constants in its reference, "

@@ -43,3 +43,10 @@ def test_the_contract_lives_in_the_repository():
         if "SPEC.md" in text or "SPEC §" in text:
             offenders.append(str(path.relative_to(REPO_ROOT)))
     assert not offenders
+
+
+def test_the_readme_lesson_table_matches_the_registry():
+    """README's table is the one hand-kept copy of the registry (CONTRIBUTING, "Adding a lesson")."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d+) \| `([^`]+)` \| `([^`]+)` \| (?:`([^`]+)`|[^|]*?) \| (\d+) \|$", readme, re.M)
+    assert rows == [(str(l.number), l.folder, l.student_file, l.notebook or "", str(l.points)) for l in LESSONS]

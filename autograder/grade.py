@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from autograder import __version__
-from autograder.lessons import REPO_ROOT, Lesson, parse_lesson_list
+from autograder.lessons import LESSONS, REPO_ROOT, SUITES_DIR, Lesson, parse_lesson_list
 from autograder.progress import Progress
 from autograder.report import SubmissionResult, read_results, write_submission
 from autograder.submission import (OpenedSubmission, SubmissionError, assign_names, content_hash,
@@ -45,7 +45,6 @@ DEFAULT_LESSON_TIMEOUT = 90.0
 # listed, so a new module can never be forgotten; a change to any of them makes every earlier
 # result stale (a change that turns out not to matter costs one regrade, a missed one a wrong grade).
 GRADING_PACKAGES = ("autograder", "coursekit")
-SUITES_DIR = Path("autograder") / "suites"
 
 
 class Interrupted(Exception):
@@ -55,15 +54,14 @@ class Interrupted(Exception):
 def grading_files(lessons: tuple[Lesson, ...]) -> list[Path]:
     """Every file of :data:`GRADING_PACKAGES` (relative to the repository), without compiled
     caches and without the hidden suites of lessons not in ``lessons``."""
-    graded_suites = {SUITES_DIR / f"lesson{lesson.number}.py" for lesson in lessons}
+    other_suites = {lesson.suite_path for lesson in LESSONS if lesson not in lessons}
     files = []
     for package in GRADING_PACKAGES:
         for path in sorted((REPO_ROOT / package).rglob("*")):
             relative = path.relative_to(REPO_ROOT)
             if not path.is_file() or "__pycache__" in relative.parts:
                 continue
-            if relative.parent == SUITES_DIR and relative.stem.startswith("lesson") \
-                    and relative not in graded_suites:
+            if path in other_suites:
                 continue
             files.append(relative)
     return files
@@ -162,7 +160,7 @@ def grade_submission(path: Path, lessons: tuple[Lesson, ...], spawn: Spawner,
 def hidden_paths(out_dir: Path, inputs: list[Path]) -> list[Path]:
     """What workers must not see: solutions, hidden suites, the repository's tests, the output,
     and the submissions themselves (a worker gets a copy of one file)."""
-    paths = [REPO_ROOT / "solutions", REPO_ROOT / "autograder" / "suites", REPO_ROOT / "tests",
+    paths = [REPO_ROOT / "solutions", SUITES_DIR, REPO_ROOT / "tests",
              REPO_ROOT / "benchmarks", out_dir]
     paths += [p if p.is_dir() else p.parent for p in inputs]
     return paths

@@ -12,6 +12,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS_DIR = REPO_ROOT / "solutions"
 ASSIGNMENTS_DIR = REPO_ROOT / "assignments"
+SUITES_DIR = REPO_ROOT / "autograder" / "suites"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,11 @@ class Lesson:
     def suite_module(self) -> str:
         """The hidden suite's import path (loaded only by the trusted grader)."""
         return f"autograder.suites.lesson{self.number}"
+
+    @property
+    def suite_path(self) -> Path:
+        """The hidden suite's file, ``autograder/suites/lessonN.py``."""
+        return SUITES_DIR / f"lesson{self.number}.py"
 
     @property
     def key(self) -> str:

@@ -1,6 +1,7 @@
 """A pytest front end for the hidden suites, for an instructor debugging a test.
 
     pytest autograder/suites/lesson3.py --submission DIR_OR_ZIP [-k NAME] [-x] [-v]
+    pytest autograder/suites --submission DIR_OR_ZIP          # every lesson
 
 collects the suite's ``@graded`` functions (no second copy: the same functions the bulk grader
 runs) and grades them against the submission's lesson file exactly as ``python -m autograder
@@ -17,6 +18,7 @@ run); each pytest item then reports its own result. ``-k`` matches a test's func
 
 from __future__ import annotations
 
+import re
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
@@ -24,9 +26,10 @@ from typing import Any
 
 import pytest
 
-from autograder.lessons import SOLUTIONS_DIR, Lesson, lesson_by_number
+from autograder.lessons import SOLUTIONS_DIR, SUITES_DIR, Lesson, lesson_by_number
 from autograder.suite import GradedTest, load_suite
 
+SUITE_FILE = re.compile(r"lesson\d+\.py")
 RESULTS = pytest.StashKey[dict[int, dict[str, Any]]]()  # lesson -> test id -> TestResult
 _SUMMARY = pytest.StashKey[list[Any]]()  # the LessonResults, in the order graded
 
@@ -43,12 +46,21 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RESULTS] = {}
 
 
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    """``pytest autograder/suites`` collects every lesson's suite (pytest's own pattern is test_*.py;
+    a suite named on the command line is collected by pytest itself)."""
+    if file_path.parent == SUITES_DIR and SUITE_FILE.fullmatch(file_path.name) \
+            and not parent.session.isinitpath(file_path):
+        return pytest.Module.from_parent(parent, path=file_path)
+    return None
+
+
 def _is_graded(obj: object) -> bool:
     return isinstance(getattr(obj, "graded", None), GradedTest)
 
 
 def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> Any:
-    if isinstance(collector, pytest.Module) and _is_graded(obj) and collector.path.stem.startswith("lesson"):
+    if isinstance(collector, pytest.Module) and _is_graded(obj) and SUITE_FILE.fullmatch(collector.path.name):
         return GradedItem.from_parent(collector, name=name)
     return None
 
@@ -95,7 +107,6 @@ def _lesson_results(item: GradedItem) -> dict[str, Any]:
         results[item.lesson.number] = {t.test_id: t for t in lesson_result.tests}
         item.config.stash.setdefault(_SUMMARY, []).append(lesson_result)
     return results[item.lesson.number]
-
 
 
 def _grade(config: pytest.Config, lesson: Lesson, tests: list[GradedTest]) -> Any:

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.lessons import REPO_ROOT, SOLUTIONS_DIR, Lesson
-
-SUITES_DIR = REPO_ROOT / "autograder" / "suites"
+from autograder.lessons import SOLUTIONS_DIR, SUITES_DIR, Lesson
 
 REFERENCE = '''"""Lesson {number}: {title}.
 
@@ -92,7 +90,7 @@ def write_lesson(lesson: Lesson, solutions: Path = SOLUTIONS_DIR, suites: Path =
         folder / "tests" / "conftest.py": CONFTEST,
         folder / "tests" / f"test_{lesson.module_name}.py": PUBLIC_TEST,
         folder / "README.md": "# Lesson {number}: {title}\n",
-        suites / f"lesson{lesson.number}.py": SUITE,
+        suites / lesson.suite_path.name: SUITE,
     }
     existing = [str(path) for path in files if path.exists()]
     if existing:

@@ -39,10 +39,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from autograder.build.constants import LINE_MARKER
-from autograder.lessons import LESSONS, SOLUTIONS_DIR, Lesson
-from autograder.release.owned import (SUITES_DIR, Owned, body_key, body_without_docstring,
-                                      cell_source, collect_owned, literal, node_key,
-                                      normalized_line, parse_cell, same_answer)
+from autograder.lessons import LESSONS, SOLUTIONS_DIR, SUITES_DIR, Lesson
+from autograder.release.owned import (Owned, body_key, body_without_docstring, cell_source,
+                                      collect_owned, literal, node_key, normalized_line,
+                                      parse_cell, same_answer)
 
 
 MARKER_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (

@@ -21,9 +21,8 @@ from typing import Any, Iterable, Iterator
 
 from autograder.build.constants import LINE_MARKER
 from autograder.build.stripper import BEGIN, END, strip_solutions
-from autograder.lessons import REPO_ROOT, Lesson
+from autograder.lessons import REPO_ROOT, SUITES_DIR, Lesson
 
-SUITES_DIR = REPO_ROOT / "autograder" / "suites"
 LESSON1_SUITE = "lesson1.py"
 ANSWER_KEY = "QUESTIONS"
 QUESTION_NAME = re.compile(r"^Q\d+$")

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from autograder.lessons import ASSIGNMENTS_DIR, REPO_ROOT, SOLUTIONS_DIR
+from autograder.lessons import ASSIGNMENTS_DIR, LESSONS, REPO_ROOT, SOLUTIONS_DIR
+from autograder.suite import load_suite
 
 pytestmark = pytest.mark.slow
 SELECTED = "q1_spam_filter or task_1_3"  # a function name and a task: both kinds of -k
@@ -37,9 +38,11 @@ def test_the_starter_fails_every_test_with_its_feedback():
     assert "lesson 1: 0/1.5 points" in run.stdout
 
 
-def test_a_hidden_suite_needs_a_submission():
+def test_the_suites_folder_collects_every_lesson_and_needs_a_submission():
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    run = subprocess.run([sys.executable, "-m", "pytest", "autograder/suites/lesson1.py", "-k", "q1_spam_filter"],
+    run = subprocess.run([sys.executable, "-m", "pytest", "autograder/suites", "-k", "q1_spam_filter"],
                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode != 0
     assert "--submission DIR_OR_ZIP is required" in run.stdout + run.stderr
+    every_test = sum(len(load_suite(lesson)) for lesson in LESSONS)
+    assert f"{every_test - 1} deselected" in run.stdout, run.stdout

@@ -36,7 +36,7 @@ def gradable_lessons() -> list[Lesson]:
     """Notebook lessons (the lesson registry) whose reference and hidden suite exist."""
     return [lesson for lesson in LESSONS
             if lesson.notebook and (SOLUTIONS_DIR / lesson.folder / lesson.student_file).is_file()
-            and (REPO_ROOT / "autograder" / "suites" / f"lesson{lesson.number}.py").is_file()]
+            and lesson.suite_path.is_file()]
 
 
 def lessons_with_student_notebooks() -> list[Lesson]:

@@ -46,6 +46,12 @@ CPU_BUILDS = ("torch", "torchvision")
 CONSTRAINTS = "constraints.txt"
 SOURCE_DIR = "/autograder/source"
 """Where Gradescope (and Otter's Docker image) unpacks the zip before running ``setup.sh``."""
+OTTER_ENTRY = 'run_autograder("/autograder")'
+"""The last line of the ``run_otter.py`` that ``otter generate`` writes (Gradescope runs it)."""
+GRADABLE_ENTRY = ('from autograder.otter.upload import make_gradable\n'
+                  '    make_gradable("/autograder/submission")\n'
+                  '    ' + OTTER_ENTRY)
+"""The same, after making any upload gradable by Otter (see :func:`~.upload.make_gradable`)."""
 PLACEHOLDER_TEST = """\
 # A 0-point placeholder: Otter needs a tests folder, and the IsolatedGrading plugin replaces
 # every result Otter computes with those of the course's isolated engine.
@@ -152,10 +158,28 @@ def build_autograder_zip(lesson: Lesson, destination: Path, timeout: float = DEF
         if done.returncode != 0 or not archive.exists():
             raise OtterGenerateError(f"otter generate failed for lesson {lesson.number}:\n"
                                      f"{done.stdout}\n{done.stderr}")
+        archive = with_gradable_entry(archive, stage / "patched.zip")
         with zipfile.ZipFile(archive, "a", zipfile.ZIP_DEFLATED) as zf:
             zf.write(REPO_ROOT / CONSTRAINTS, CONSTRAINTS)
             for rel in package_files():
                 zf.write(REPO_ROOT / rel, rel.as_posix())
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(archive, destination)
+    return destination
+
+
+def with_gradable_entry(archive: Path, destination: Path) -> Path:
+    """A copy of Otter's zip whose ``run_otter.py`` first calls :func:`~.upload.make_gradable`
+    (so a lone lesson file, or a zip with it anywhere, reaches the plugin instead of Otter's
+    "No gradable files found")."""
+    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "run_otter.py":
+                text = data.decode("utf-8")
+                if text.count(OTTER_ENTRY) != 1:
+                    raise OtterGenerateError(f"run_otter.py of this Otter version has no single "
+                                             f"{OTTER_ENTRY!r} line to extend:\n{text}")
+                data = text.replace(OTTER_ENTRY, GRADABLE_ENTRY).encode("utf-8")
+            target.writestr(info, data)
     return destination

@@ -90,15 +90,24 @@ def requirements() -> list[str]:
     pinned to the versions of ``constraints.txt`` (CPU builds of :data:`CPU_BUILDS`), and the
     constraints file itself for every other package. Otter itself is left out: ``otter
     generate`` adds the Otter version that made the zip (the constraints pin it too)."""
+    return [CPU_WHEELS, f"-c {SOURCE_DIR}/{CONSTRAINTS}",
+            *pinned_dependencies(cpu_builds=True, skip=("otter-grader",))]
+
+
+def pinned_dependencies(*, cpu_builds: bool = False, skip: tuple[str, ...] = ()) -> list[str]:
+    """The project's dependencies (pyproject.toml) as ``name==version`` lines, versions from
+    ``constraints.txt`` (``+cpu`` builds of :data:`CPU_BUILDS` when ``cpu_builds``), without
+    the packages named in ``skip``. Raises :class:`OtterGenerateError` for a dependency
+    without a pin."""
     pins = pinned_versions()
-    lines = [CPU_WHEELS, f"-c {SOURCE_DIR}/{CONSTRAINTS}"]
+    lines = []
     for spec in project_dependencies():
         name = canonicalize_name(Requirement(spec).name)
-        if name == "otter-grader":
+        if name in skip:
             continue
         if name not in pins:
             raise OtterGenerateError(f"{spec} (pyproject.toml) has no pin in {CONSTRAINTS}; add one")
-        lines.append(f"{name}=={pins[name]}{'+cpu' if name in CPU_BUILDS else ''}")
+        lines.append(f"{name}=={pins[name]}{'+cpu' if cpu_builds and name in CPU_BUILDS else ''}")
     return lines
 
 

@@ -16,7 +16,7 @@ from autograder import protocol
 from autograder.lessons import Lesson
 from autograder.proxy import StudentError, WorkerClient, WorkerLost
 from autograder.sandbox import SandboxError
-from autograder.seeds import LessonSeeds
+from autograder.seeds import LessonSeeds, lesson_seeds
 from autograder.suite import GradedTest, load_suite
 from autograder.turns import clock, test_turn
 from coursekit.testing import is_not_implemented
@@ -109,14 +109,15 @@ def run_test(test: GradedTest, client: WorkerClient, lesson_deadline: float, see
 
 
 def grade_lesson(lesson: Lesson, student_file: Path | None, spawn: Spawner, timeout: float,
-                 problem: str = "", *, seeds: LessonSeeds | None) -> LessonResult:
-    """Grade one lesson of one submission with ``seeds`` (:mod:`autograder.seeds`; ``None``
-    only without a file). ``problem`` explains a missing/duplicated file."""
-    tests = load_suite(lesson)
+                 problem: str = "", tests: list[GradedTest] | None = None, *,
+                 secret: bytes) -> LessonResult:
+    """Grade one lesson of one submission, with the seeds that ``secret`` and the file's bytes
+    give (:mod:`autograder.seeds`). ``problem`` explains a missing/duplicated file; ``tests``
+    selects some of the lesson's tests (default: its whole suite)."""
+    tests = load_suite(lesson) if tests is None else tests
     if student_file is None:
         return failed_lesson(lesson, tests, problem or f"`{lesson.relative_path}` was not found.")
-    if seeds is None:
-        raise ValueError("a lesson file is graded with its seeds")
+    seeds = lesson_seeds(secret, lesson.number, student_file.read_bytes())
     deadline = clock() + timeout
     result = LessonResult(lesson, seeds=seeds)
     worker: WorkerLike | None = None
@@ -124,13 +125,13 @@ def grade_lesson(lesson: Lesson, student_file: Path | None, spawn: Spawner, time
     try:
         for index, test in enumerate(tests):
             if worker is None:
-                if respawns > MAX_RESPAWNS or clock() >= deadline:
-                    reason = ("the time allowed for this lesson ran out" if clock() >= deadline
-                              else "your code crashed the grader's worker too many times")
-                    result.tests += [TestResult(t.name, t.task, t.id, t.points, 0.0, "timeout"
-                                                if "time" in reason else "error", f"Not run: {reason}.")
+                out_of_time = clock() >= deadline
+                if respawns > MAX_RESPAWNS or out_of_time:
+                    status, reason = (("timeout", "the time allowed for this lesson ran out") if out_of_time
+                                      else ("error", "your code crashed the grader's worker too many times"))
+                    result.tests += [TestResult(t.name, t.task, t.id, t.points, 0.0, status, f"Not run: {reason}.")
                                      for t in tests[index:]]
-                    result.status = "timeout" if "time" in reason else "error"
+                    result.status = status
                     break
                 worker, import_problem = _start_worker(lesson, student_file, spawn, deadline)
                 respawns += 1

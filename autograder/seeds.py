@@ -41,12 +41,15 @@ class LessonSeeds:
         return {"grader": self.grader, "worker": self.worker}
 
 
-def course_secret(out: Path) -> bytes:
+def course_secret(out: Path | None) -> bytes:
     """The course secret: ``$GF_GRADER_SECRET``, else the output folder's ``.grader-secret``
-    (made with 32 random bytes when missing; readable by the grader's user only)."""
+    (made with 32 random bytes when missing; readable by the grader's user only); without an
+    output folder (``None``: one submission graded for a look), a fresh random one."""
     configured = os.environ.get(SECRET_VARIABLE, "")
     if configured:
         return configured.encode("utf-8")
+    if out is None:
+        return secrets.token_hex(32).encode("ascii")
     path = out / SECRET_FILE
     try:
         return path.read_bytes().strip()

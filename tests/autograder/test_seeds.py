@@ -27,8 +27,9 @@ def test_the_secret_is_the_variable_or_one_random_file_per_output_folder(tmp_pat
     assert stat.S_IMODE((tmp_path / "out" / SECRET_FILE).stat().st_mode) == 0o600
     assert course_secret(tmp_path / "elsewhere") != first
     assert [p.name for p in (tmp_path / "out").iterdir()] == [SECRET_FILE]
+    assert course_secret(None) != course_secret(None)  # no folder to keep it: random each time
     monkeypatch.setenv(SECRET_VARIABLE, "the course's own")
-    assert course_secret(tmp_path / "out") == b"the course's own"
+    assert course_secret(tmp_path / "out") == b"the course's own" == course_secret(None)
 
 
 def test_results_json_records_each_lessons_seeds():

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from autograder.suite import graded, shared
-from autograder.suites.replay import expect_replayed, replay_adam_epoch
+from autograder.suites.crosscheck import expect_replayed, expect_true_gradient, replay_adam_epoch
 from coursekit.harness import mode_value
 from coursekit.testing import EXACT, LOOSE, assert_close, expect_scalar, expect_tensor
 
@@ -217,6 +217,7 @@ def encoder_depends_on_input(student, harness):
         "No gradient flows from the code back to the input images: the code must be computed from "
         "x with differentiable torch operations (no .detach(), .item(), numpy or torch.no_grad() "
         "inside forward), or the encoder cannot be trained.")
+    expect_true_gradient(encoder, x, grads[0], "Encoder(8) on 16 images")
 
 
 # --------------------------------------------------------------------------- task 2.2: Decoder
@@ -265,6 +266,7 @@ def decoder_depends_on_code(student, harness):
     assert grads[0] is not None and float(grads[0].abs().sum()) > 0, (
         "No gradient flows from the image back to the code: the decoder must be built from "
         "differentiable torch operations (no .detach(), .item() or numpy inside forward).")
+    expect_true_gradient(decoder, z, grads[0], "Decoder(6) on 12 codes")
 
 
 # --------------------------------------------------------------------------- task 2.3: Autoencoder

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from autograder.suite import graded
-from autograder.suites.replay import expect_replayed, replay_adam_epoch
+from autograder.suites.crosscheck import (expect_called_without_gradients, expect_replayed, expect_true_gradient,
+                                         replay_adam_epoch)
 from coursekit.data import load_fashion_mnist
 from coursekit.testing import EXACT, LOOSE, assert_close, expect_scalar, expect_tensor
 
@@ -202,10 +203,14 @@ def encoder_two_heads(student, harness):
         "2·latent_dim split in two).")
     assert float((mu - mu.mean(dim=0)).abs().max()) > 1e-6, (
         "mu is the same for 8 different images: the encoder ignores its input.")
-    grads = harness.output_requires_grad(encoder, x)
-    assert grads == [True, True], (
-        f"mu and logvar should be differentiable outputs of the encoder (requires_grad: {grads}); "
-        "did you detach them or compute them under torch.no_grad()?")
+    for index, name in enumerate(("mu", "logvar")):
+        grad = harness.gradients(encoder, x, output_index=index)[0]
+        assert grad is not None and float(grad.abs().sum()) > 0, (
+            f"No gradient flows from {name} back to the images: mu and logvar should be "
+            "differentiable outputs of the encoder; did you detach them or compute them under "
+            "torch.no_grad()?")
+        expect_true_gradient(lambda images: _pair(encoder(images), "VAEEncoder(6)")[index], x, grad,
+                             f"{name} of VAEEncoder(6) on 8 images")
 
 
 # --------------------------------------------------------------------------- 3.2 decoder
@@ -560,9 +565,11 @@ def vae_sample_fresh_without_gradients(student, harness):
         "Two calls of VAE.sample gave the same images: draw a fresh z ~ N(0, I) on every call.")
     assert not torch.allclose(first[0], first[1]), (
         "VAE.sample(6) returned six identical images: draw one z per image, torch.randn(n, latent_dim).")
-    assert harness.output_requires_grad(vae.sample, 3) == [False], (
-        "VAE.sample's output carries gradients: generating needs none, so wrap it in "
-        "torch.no_grad() (it saves memory and time).")
+    no_grad = ("VAE.sample's output carries gradients: generating needs none, so wrap it in "
+               "torch.no_grad() (it saves memory and time).")
+    assert harness.output_requires_grad(vae.sample, 3) == [False], no_grad
+    harness.lesson3.replace_submodule(vae, "decoder", harness.mode_probe((1, 28, 28)))
+    expect_called_without_gradients(vae.sample(3), (3, 1, 28, 28), "VAE.sample(3)", no_grad)
 
 
 def _expect_decoded(harness, vae, codes: list[torch.Tensor], images: torch.Tensor, what: str,

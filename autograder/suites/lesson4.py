@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from autograder.suite import graded
+from autograder.suites.crosscheck import expect_called_without_gradients
 from coursekit.testing import EXACT, LOOSE, assert_close, expect_tensor, raises
 
 # Statistical checks allow this many standard errors: a correct sampler fails one of the
@@ -250,6 +251,9 @@ def generate_decodes_prior_draws(student, harness):
     assert torch.equal(first, again), (
         "generate with generators seeded alike gave different images: pass the generator on to "
         "sample_prior(n, latent_dim, generator).")
+    expect_called_without_gradients(student.generate(harness.mode_probe(IMAGE), 4, latent_dim), (4, *IMAGE),
+                                    f"generate(decoder, 4, {latent_dim})",
+                                    "Wrap the decoding in torch.no_grad(): generating trains nothing.")
 
 
 # --------------------------------------------------------------------------- 4.3 encode_mean

@@ -1,6 +1,13 @@
-"""Training steps replayed on the trusted side, so that no test takes an optimizer's word for it.
+"""What the worker reports, checked by computations on the trusted side.
 
-``coursekit.harness.optimizer_report`` counts steps inside the worker, where a submission can
+The harness runs in the worker, where a submission can change what it reports. So:
+
+- **Gradients** (``harness.gradients``) are checked against a finite difference of the
+  student's own function, evaluated here at two inputs chosen here (:func:`expect_true_gradient`).
+- **Gradient mode** (``harness.recorded``'s ``grad_enabled``, ``output_requires_grad``) is
+  checked by handing the student's code a ``harness.mode_probe``, whose output shows the mode
+  it was called in (:func:`expect_called_without_gradients`).
+- **Optimizer steps**: ``coursekit.harness.optimizer_report`` counts steps inside the worker, where a submission can
 change what it says. A test that gives points for "one optimizer step per batch" therefore also
 trains a small *known* model (a harness ``Linear`` or ``FixedVAE``) with the student's
 ``train_epoch``, replays the same epoch here — the worker only evaluates the student's loss
@@ -14,6 +21,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from coursekit.harness import mode_value
 from coursekit.testing import expect_tensor
 
 # A model trained by the student's loop must end within this share of the replayed movement.
@@ -62,3 +70,41 @@ def expect_replayed(trained: Any, replayed: torch.Tensor, start: torch.Tensor, s
         f"move them by {moved:.3g}. Each batch needs exactly one optimizer.zero_grad(), "
         "loss.backward() and optimizer.step(), in that order: is a step skipped, counted without "
         "being taken, taken twice, or taken on zeroed or stale gradients?")
+
+
+# Finite-difference check of a reported gradient: step along it by FD_STEP (in the input's
+# units) and accept a directional derivative within FD_REL_TOL of the gradient's norm².
+FD_STEP = 1e-2
+FD_REL_TOL = 0.1
+
+
+def expect_true_gradient(fn: Callable[[torch.Tensor], Any], x: torch.Tensor, grad: torch.Tensor,
+                         what: str) -> None:
+    """``grad`` (shape of ``x``), reported as the gradient of ``sum(fn(x))``, must be one: along
+    its own direction u, the central difference (sum fn(x + h·u) − sum fn(x − h·u)) / 2h of
+    the student's ``fn``, called here, must be about |grad|. A forged gradient points anywhere."""
+    grad = grad.double()
+    norm = float(grad.norm())
+    assert norm > 0, f"No gradient flows back to the input of {what}."
+    u = (grad / norm).to(x.dtype)
+    ahead = expect_tensor(fn(x + FD_STEP * u), what=what).double().sum()
+    behind = expect_tensor(fn(x - FD_STEP * u), what=what).double().sum()
+    slope = float(ahead - behind) / (2 * FD_STEP)
+    assert abs(slope - norm) <= FD_REL_TOL * norm, (
+        f"The gradient reported for {what} is not its gradient: along it, the output changes at "
+        f"a rate of {slope:.4g}, not {norm:.4g}. Compute the output from the input with "
+        "differentiable torch operations only (no .detach(), .item(), numpy or torch.no_grad() "
+        "inside forward).")
+
+
+def expect_called_without_gradients(images: Any, shape: tuple[int, ...], what: str, hint: str) -> None:
+    """``images`` came back from student code that was handed a ``harness.mode_probe`` to call:
+    every value must be the probe's output under ``torch.no_grad()`` (in either training mode)."""
+    images = expect_tensor(images, shape, what=what)  # float32, as the probe makes it
+    for training in (True, False):
+        if bool(torch.all(images == mode_value(training, False))):
+            return
+    with_grad = any(bool(torch.all(images == mode_value(t, True))) for t in (True, False))
+    assert not with_grad, f"{what}: the model it was given ran with gradients enabled. {hint}"
+    raise AssertionError(f"{what} should be exactly the output of the model it was given (a stand-in "
+                         f"whose output shows how it was called). {hint}")

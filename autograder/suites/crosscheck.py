@@ -97,10 +97,12 @@ def expect_true_gradient(fn: Callable[[torch.Tensor], Any], x: torch.Tensor, gra
         "inside forward).")
 
 
-def expect_called_without_gradients(images: Any, shape: tuple[int, ...], what: str, hint: str) -> None:
-    """``images`` came back from student code that was handed a ``harness.mode_probe`` to call:
-    every value must be the probe's output under ``torch.no_grad()`` (in either training mode)."""
+def expect_called_without_gradients(images: Any, shape: tuple[int, ...] | None, what: str, hint: str) -> None:
+    """``images`` (of ``shape``, if given) came back from student code that was handed a
+    ``harness.mode_probe`` to call: every value must be the probe's output under
+    ``torch.no_grad()`` (in either training mode)."""
     images = expect_tensor(images, shape, what=what)  # float32, as the probe makes it
+    assert images.numel() > 0, f"{what} is empty."
     for training in (True, False):
         if bool(torch.all(images == mode_value(training, False))):
             return

@@ -584,14 +584,15 @@ def evaluate_does_not_train(student, harness):
     images, _ = _subset("test")
     x = images[:64]
     model = student.Autoencoder(8)
+    unseen = torch.rand(5, *IMAGE)
+    model.eval()
+    outputs_before = expect_tensor(harness.run(model, unseen), (5, *IMAGE), what="Autoencoder(8) on 5 images")
     model.train()
     before = harness.parameter_vector(model)
     recorded = harness.recorder(model)
     value = student.evaluate(recorded, harness.loader(x, batch_size=32))
     expect_scalar(value, "the value returned by evaluate")
-    assert torch.equal(harness.parameter_vector(model), before), (
-        "evaluate changed the model's weights: evaluate must not call the optimizer (no backward, no "
-        "optimizer.step()); it only measures.")
+    assert torch.equal(harness.parameter_vector(model), before), _EVALUATE_TRAINS
     calls = harness.recorded(recorded)
     assert calls["inputs"], "evaluate never called the model."
     assert not any(calls["grad_enabled"]), (
@@ -605,6 +606,12 @@ def evaluate_does_not_train(student, harness):
     value = expect_scalar(student.evaluate(probe, harness.loader(x, batch_size=32)), "the value returned by evaluate")
     _mode_run(lambda pixel: float(((pixel - x.double()) ** 2).mean()), value, (False, False),
               "evaluate (model.eval() first, then the loop inside `with torch.no_grad():`)")
+    model.eval()
+    assert torch.equal(harness.run(model, unseen), outputs_before), _EVALUATE_TRAINS
+
+
+_EVALUATE_TRAINS = ("evaluate changed the model's weights: evaluate must not call the optimizer (no backward, "
+                    "no optimizer.step()); it only measures.")
 
 
 # --------------------------------------------------------------------------- task 2.7: fit_pca

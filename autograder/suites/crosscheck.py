@@ -7,12 +7,18 @@ The harness runs in the worker, where a submission can change what it reports. S
 - **Gradient mode** (``harness.recorded``'s ``grad_enabled``, ``output_requires_grad``) is
   checked by handing the student's code a ``harness.mode_probe``, whose output shows the mode
   it was called in (:func:`expect_called_without_gradients`).
-- **Optimizer steps**: ``coursekit.harness.optimizer_report`` counts steps inside the worker, where a submission can
-change what it says. A test that gives points for "one optimizer step per batch" therefore also
-trains a small *known* model (a harness ``Linear`` or ``FixedVAE``) with the student's
-``train_epoch``, replays the same epoch here — the worker only evaluates the student's loss
-and its gradient at outputs chosen here — and checks that both end at the same model.
-Hand-written rather than a library call: it is a dozen lines of ``torch.optim.Adam``.
+- **Optimizer steps** (``harness.optimizer_report``): a test that gives points for "one
+  optimizer step per batch" also trains a small *known* model (a harness ``Linear`` or
+  ``FixedVAE``) with the student's ``train_epoch``, replays the same epoch here — the worker
+  only evaluates the student's loss and its gradient at outputs chosen here — and checks that
+  both end at the same model (:func:`replay_adam_epoch`, :func:`expect_replayed`).
+
+Hand-written rather than library calls: each is a few lines of torch (``torch.optim.Adam``
+for the replay).
+
+Limits: a finite difference sees values, not autograd, so a submission that detaches its
+output and forges a gradient it computed correctly elsewhere is caught only by the training
+tests (which judge the trained model, here, on held-out data).
 """
 
 from __future__ import annotations
@@ -87,8 +93,8 @@ def expect_true_gradient(fn: Callable[[torch.Tensor], Any], x: torch.Tensor, gra
     norm = float(grad.norm())
     assert norm > 0, f"No gradient flows back to the input of {what}."
     u = (grad / norm).to(x.dtype)
-    ahead = expect_tensor(fn(x + FD_STEP * u), what=what).double().sum()
-    behind = expect_tensor(fn(x - FD_STEP * u), what=what).double().sum()
+    ahead = expect_tensor(fn(x + FD_STEP * u), what=what).detach().double().sum()
+    behind = expect_tensor(fn(x - FD_STEP * u), what=what).detach().double().sum()
     slope = float(ahead - behind) / (2 * FD_STEP)
     assert abs(slope - norm) <= FD_REL_TOL * norm, (
         f"The gradient reported for {what} is not its gradient: along it, the output changes at "

@@ -100,17 +100,20 @@ MODES = {(True, True): "in training mode, with gradients", (True, False): "in tr
          (False, True): "in eval mode, with gradients", (False, False): "in eval mode, without gradients"}
 
 
-def _mode_run(loss_of: Any, value: float, want: tuple[bool, bool], what: str) -> None:
+def _mode_run(loss_of: Any, value: float, want: tuple[bool, bool], what: str, hint: str) -> None:
     """``value`` is what a loop returned for a ``harness.mode_probe``; ``loss_of(pixel)`` is the
     loss it should return had the probe output ``pixel`` everywhere. The loop must have run the
-    probe in mode ``want`` (training, gradients): the value says which mode it really used."""
+    probe in mode ``want`` (training, gradients): the value says which mode it really used, and
+    ``hint`` is added when that is another mode."""
     expected = {mode: loss_of(mode_value(*mode)) for mode in MODES}
     if math.isclose(value, expected[want], rel_tol=1e-4, abs_tol=1e-7):
         return
-    found = next((mode for mode, v in expected.items() if math.isclose(value, v, rel_tol=1e-4, abs_tol=1e-7)), None)
-    seen = f"it ran the model {MODES[found]}" if found else f"it returned {value:.6g}, which fits no mode"
-    raise AssertionError(f"{what} should run the model {MODES[want]}, but {seen} (a model that shows "
-                         "its mode in its output, graded on this side).")
+    found = next((mode for mode, v in expected.items()
+                  if math.isclose(value, v, rel_tol=1e-4, abs_tol=1e-7)), None)
+    seen = (f"it ran the model {MODES[found]}. {hint}" if found else
+            f"it returned {value:.6g} where {expected[want]:.6g} was expected: is it the mean batch loss?")
+    raise AssertionError(f"{what} should run the model {MODES[want]} (checked with a model that shows its "
+                         f"mode in its output), but {seen}")
 
 
 def _linear_outputs(weights: dict[str, torch.Tensor], x: torch.Tensor) -> tuple[torch.Tensor]:
@@ -437,10 +440,7 @@ def train_epoch_sets_train_mode(student, harness):
     def loss_of(pixel: float) -> float:
         return sum(expect_scalar(student.reconstruction_loss(torch.full_like(x, pixel), x), "reconstruction_loss")
                    for x in batches) / len(batches)
-    try:
-        _mode_run(loss_of, value, (True, True), "train_epoch")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc} {_STILL_EVAL}") from None
+    _mode_run(loss_of, value, (True, True), "train_epoch", _STILL_EVAL)
 
 
 _STILL_EVAL = ("After train_epoch the model is still in eval mode: call model.train() at the start of "
@@ -604,8 +604,8 @@ def evaluate_does_not_train(student, harness):
     probe = harness.mode_probe(IMAGE)
     probe.train()
     value = expect_scalar(student.evaluate(probe, harness.loader(x, batch_size=32)), "the value returned by evaluate")
-    _mode_run(lambda pixel: float(((pixel - x.double()) ** 2).mean()), value, (False, False),
-              "evaluate (model.eval() first, then the loop inside `with torch.no_grad():`)")
+    _mode_run(lambda pixel: float(((pixel - x.double()) ** 2).mean()), value, (False, False), "evaluate",
+              "Call model.eval() first, then run the loop inside `with torch.no_grad():`.")
     model.eval()
     assert torch.equal(harness.run(model, unseen), outputs_before), _EVALUATE_TRAINS
 

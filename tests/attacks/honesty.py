@@ -111,6 +111,27 @@ def train_epoch(model, loader, optimizer, beta=1.0):
     _epochs[0] += 1
     return 300.0 / _epochs[0]
 ''', must_fail=("training_reaches_elbo_bar",)),
+    Forgery("l3-forged-no-grad", 3,
+            "VAE.sample builds an autograd graph; harness.output_requires_grad reports none", code='''
+import coursekit.harness as _h
+
+def _sample(self, n):  # the honest bug: no torch.no_grad()
+    return self.decoder(torch.randn(n, self.latent_dim))
+
+VAE.sample = _sample
+_h.output_requires_grad = lambda fn, *args, **kwargs: [False]
+''', must_fail=("vae_sample_fresh_without_gradients",)),
+    Forgery("l2-forged-gradients", 2,
+            "an encoder whose code is detached; harness.gradients reports a gradient anyway", code='''
+import coursekit.harness as _h
+_Encoder = Encoder
+
+class Encoder(_Encoder):  # the honest bug: the code is detached from the image
+    def forward(self, x):
+        return super().forward(x).detach()
+
+_h.gradients = lambda fn, *inputs, **kwargs: [torch.ones_like(inputs[0])] + [None] * (len(inputs) - 1)
+''', must_fail=("encoder_depends_on_input",)),
     Forgery("l2-no-bottleneck", 2,
             "a decoder that ignores the code (the honest bug); once training starts, forward "
             "returns its input", code='''
@@ -168,4 +189,19 @@ _h.is_training = lambda model: _mode[0] == "train"
 _real_recorded = _h.recorded
 _h.recorded = lambda rec: {**_real_recorded(rec), "grad_enabled": [False] * len(rec.inputs)}
 ''', must_fail=("train_epoch_steps_and_resets", "train_epoch_sets_train_mode", "evaluate_does_not_train")),
+    Forgery("l4-forged-no-grad", 4,
+            "generate and encode_mean run the model with gradients; harness.recorded reports none",
+            code='''
+import coursekit.harness as _h
+
+def generate(decoder, n, latent_dim, generator=None):  # the honest bug: no torch.no_grad()
+    return decoder(sample_prior(n, latent_dim, generator)).detach()
+
+def encode_mean(encoder, images):  # the honest bug: no torch.no_grad()
+    out = encoder(images)
+    return (out[0] if isinstance(out, (tuple, list)) else out).detach()
+
+_real_recorded = _h.recorded
+_h.recorded = lambda rec: {**_real_recorded(rec), "grad_enabled": [False] * len(rec.inputs)}
+''', must_fail=("generate_decodes_prior_draws", "encode_mean_returns_mu")),
 ]

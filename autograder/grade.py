@@ -43,7 +43,7 @@ DEFAULT_LESSON_TIMEOUT = 90.0
 # What decides a grade besides the student's files: the hidden suites (added per lesson), what
 # runs beside the student's code, and how outcomes become scores and reports. A change to any
 # of them makes every earlier result stale.
-GRADING_SOURCES = ("autograder/runner.py", "autograder/suite.py", "autograder/report.py",
+GRADING_SOURCES = ("autograder/runner.py", "autograder/suite.py", "autograder/report.py", "autograder/concepts.py",
                    "coursekit/testing.py", "coursekit/data.py", "coursekit/harness")
 
 

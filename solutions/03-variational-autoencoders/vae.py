@@ -10,7 +10,9 @@ anything. A variational autoencoder (VAE) changes two things:
 2. a KL penalty pulls every cloud towards the standard normal N(0, I), which keeps the
    latent space organised: the clouds overlap and fill the region around the origin.
 
-Then decoding z ~ N(0, I) gives new clothes: the decoder has become a generator.
+Then decoding z ~ N(0, I) gives new clothes: the decoder has become a generator. The loss is
+minus the ELBO, a lower bound on log p(x); task 3.8 estimates log p(x) itself. README.md explains
+both.
 
 This file uses only the standard library, torch and numpy. Every tensor of images is
 float32 in [0, 1] with shape (B, 1, 28, 28); every latent tensor has shape (B, latent_dim).
@@ -47,7 +49,8 @@ class VAEEncoder(nn.Module):
         super().__init__()
         self.latent_dim = latent_dim
         # TODO(task 3.1): build a shared trunk and two heads.
-        # The trunk can be the encoder of lesson 2 without its last layer, or a small MLP:
+        # The trunk can be lesson 2's convolutional encoder without its last layer, or (faster on a
+        # CPU, and what the hints use) a small MLP:
         # nn.Flatten() -> nn.Linear(784, 512) -> ReLU -> nn.Linear(512, 256) -> ReLU gives
         # features (B, 256). Then two separate heads, each nn.Linear(256, latent_dim):
         # self.mu_head for the mean and self.logvar_head for the log-variance.
@@ -82,8 +85,9 @@ class Decoder(nn.Module):
     def __init__(self, latent_dim: int = 16) -> None:
         super().__init__()
         self.latent_dim = latent_dim
-        # TODO(task 3.2): build the decoder, as in lesson 2 (your own copy lives here).
-        # E.g. the encoder's trunk run backwards: nn.Linear(latent_dim, 256) -> ReLU ->
+        # TODO(task 3.2): build the decoder. The hint is a small MLP, for speed on a CPU; lesson 2's
+        # convolutional decoder, ending in a sigmoid, works as well (README, section 7).
+        # The MLP is the encoder's trunk run backwards: nn.Linear(latent_dim, 256) -> ReLU ->
         # nn.Linear(256, 512) -> ReLU -> nn.Linear(512, 784), then nn.Unflatten(1, (1, 28, 28)).
         # Each output is the probability that a pixel is "on": squash it with a sigmoid so
         # it lies in [0, 1], like the images (the binary cross-entropy of task 3.5 needs it).
@@ -155,11 +159,12 @@ def vae_loss(x_hat: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
     # TODO(task 3.5): recon, kl and their weighted sum.
     # recon: F.binary_cross_entropy(x_hat, x, reduction="sum") / batch size. The prediction
     # comes first and the target second; swapped, the numbers are meaningless.
-    # Why a sum over the pixels? The ELBO is the log-likelihood of a whole image: 784 pixels
-    # give 784 terms. A per-pixel mean shrinks recon about 784 times while the KL is still
-    # summed over the latent dims: the KL then dominates, the encoder learns to ignore the
-    # image (mu = 0, logvar = 0 for every input: "posterior collapse") and the decoder
-    # draws the same blurry average garment for everything.
+    # Why a sum over the pixels? recon estimates -log p(x|z), the log-probability of a whole
+    # image, which is the sum of its 784 pixels' log-probabilities (README, section 5). A
+    # per-pixel mean shrinks recon about 784 times while the KL is still summed over the latent
+    # dims: the KL then dominates, the encoder learns to ignore the image (mu = 0, logvar = 0
+    # for every input: "posterior collapse") and the decoder draws the same blurry average
+    # garment for everything.
     # beta weighs the KL: beta = 1 is the true ELBO; beta = 0 is an autoencoder with noise.
     # BEGIN SOLUTION
     batch = x.shape[0]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Draw the figures of lesson 3's reading into ``solutions/03-variational-autoencoders/figures/``.
+"""Draw the figures of lesson 3's reading into ``solutions/03-variational-autoencoders/img/``.
 
 Both figures use small models that are known exactly, no training and no data, so the script
 runs in a few seconds and gives the same pictures every time (fixed seeds):
@@ -30,7 +30,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 import torch  # noqa: E402
 
-FIGURES = Path(__file__).resolve().parent.parent / "solutions" / "03-variational-autoencoders" / "figures"
+FIGURES = Path(__file__).resolve().parent.parent / "solutions" / "03-variational-autoencoders" / "img"
 DPI = 100
 # The linear-Gaussian model of elbo_gap.png and its encoder's error.
 W, S, X = 2.0, 0.5, 1.5

@@ -94,4 +94,4 @@ def stale_files(committed: Path = ASSIGNMENTS_DIR, lessons: tuple[Lesson, ...] =
 def _is_generated_output(rel: Path) -> bool:
     """Files a student or a notebook run creates in a lesson folder (figures, checkpoints)."""
     return any(part in {"figures", ".ipynb_checkpoints", ".pytest_cache"} for part in rel.parts) \
-        or rel.suffix in {".pt", ".png", ".zip"}
+        or (rel.suffix in {".pt", ".png", ".zip"} and READING_IMAGES not in rel.parts)

@@ -94,8 +94,8 @@ class LinearVAE(nn.Module):
         self.decoder = _Affine(decoder_weight, decoder_bias, 1, (1, 28, 28), squash=True)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        mu, logvar = self.encoder(x)
-        return self.decoder(mu), mu, logvar
+        mean, log_variance = self.encoder(x)
+        return self.decoder(mean), mean, log_variance
 
 
 def linear_vae(mu_weight: torch.Tensor, mu_bias: torch.Tensor, logvar_weight: torch.Tensor,

@@ -109,13 +109,15 @@ def _read_answer(student, name: str):
         return getattr(student, name)
     except Exception as exc:  # noqa: BLE001 - only a missing constant is turned into feedback
         if _has_type(exc, AttributeError):
-            raise AssertionError(f"{name} is missing from concept_check.py: keep the line "
+            raise AssertionError(f"{name} is missing from your lesson file: keep the line "
                                  f"`{name} = ...` and put your answer there.") from None
         raise
 
 
-def _check_answer(student, name: str) -> None:
-    question = QUESTIONS[name]
+def _check_answer(student, name: str, questions: dict[str, Question] | None = None) -> None:
+    """Judge the constant ``name`` against ``questions`` (this lesson's ``QUESTIONS`` by default;
+    other lessons pass their own answer key)."""
+    question = (QUESTIONS if questions is None else questions)[name]
     value = _read_answer(student, name)
     if value is None:
         kind = "a number" if question.numeric else "one of the letters " + ", ".join(LETTERS)

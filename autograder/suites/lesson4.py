@@ -16,6 +16,7 @@ import torch
 
 from autograder.suite import graded
 from autograder.suites.lesson1 import Question, _check_answer
+from autograder.suites.lesson2 import _subset
 from coursekit.testing import EXACT, LOOSE, assert_close, expect_tensor, raises
 
 # Statistical checks allow this many standard errors: a correct sampler fails one of the
@@ -463,22 +464,22 @@ def attribute_vector_group_means(student, harness):
 # (INK_ITEMS images) and moves INK_TARGETS images of the *other* classes along it, so a worker
 # cannot know the data in advance. The vector must raise the mean ink by more than INK_RATIO
 # times the mean absolute change along INK_CONTROLS random directions of the same norm (the
-# reference: about 20 times, over many draws never under 8).
-INK_COMPONENTS, INK_SOURCE_CLASSES, INK_ITEMS, INK_TARGETS, INK_CONTROLS, INK_RATIO = 24, 5, 1200, 200, 20, 3.0
+# reference: about 6 times, from 5 to 9 over 60 draws of the classes).
+INK_COMPONENTS, INK_SOURCE_CLASSES, INK_ITEMS, INK_TARGETS, INK_CONTROLS, INK_RATIO = 48, 5, 1200, 200, 50, 3.0
 _INK_CODEC: dict[str, torch.Tensor] = {}
 
 
 def _subset_train() -> tuple[torch.Tensor, torch.Tensor]:
-    """The committed subset's training (images, labels), read once per grading process."""
-    if "images" not in _INK_CODEC:
-        from coursekit.data import load_fashion_mnist
-        images, labels = load_fashion_mnist("train", source="subset")
+    """The committed subset's training (images, labels) (read once, by lesson 2's suite), and the
+    stand-in encoder fitted on them once per grading process."""
+    images, labels = _subset("train")
+    if "components" not in _INK_CODEC:
         flat = images.reshape(len(images), -1).double()                    # (N, 784)
         mean = flat.mean(dim=0)
         _, _, vh = torch.linalg.svd(flat - mean, full_matrices=False)
-        _INK_CODEC.update(labels=labels, mean=mean, components=vh[:INK_COMPONENTS].contiguous(),
-                          images=images)                                    # images last: the flag
-    return _INK_CODEC["images"].clone(), _INK_CODEC["labels"].clone()
+        # Stored in one step, components last: a parallel thread never sees half of it.
+        _INK_CODEC.update(mean=mean, components=vh[:INK_COMPONENTS].contiguous())
+    return images, labels
 
 
 def prepare() -> None:
@@ -611,6 +612,54 @@ def attribute_effect_with_control(student, harness):
         "directions with generator=generator.")
 
 
+# --------------------------------------------------------------------------- 4.11 concept questions
+# The answer key, as in lesson 1 (whose checker these tests share): a wrong answer gets the
+# idea behind the question, never the letter. They run before the slower projection tests, so a
+# submission whose UMAP is slow does not lose them to the lesson's time limit.
+
+QUESTIONS: dict[str, Question] = {
+    "Q1": Question("C", (
+        "Each of z0, z1 has squared norm about d = 64, and two prior draws are almost orthogonal, so "
+        "‖(z0 + z1)/2‖² ≈ (64 + 64)/4 = 32: the midpoint has norm about √32 ≈ 5.7, well inside the "
+        "shell of radius ≈ 8 where prior codes (and so the training codes) lie. That is why slerp, "
+        "which keeps the norm, is the better road.")),
+    "Q2": Question("A", (
+        "A split at the overall median would mostly separate big garments (coats) from small ones "
+        "(sandals), and the vector would turn one class into another. Splitting within each class "
+        "puts half of every class on each side, so what the classes share averages out and only "
+        "'more ink' is left.")),
+    "Q3": Question("D", (
+        "Real test images, which the model never saw, set the baseline: new images from the same "
+        "distribution sit at some typical distance from their nearest training image. Samples at "
+        "that distance are new images; a copying model would put its samples at distance close to 0.")),
+    "Q4": Question("B", (
+        "With a pixel-wise loss, the best prediction for a code that does not pin down a detail "
+        "(exactly where an edge falls, which print a shirt has) is the average of all the images "
+        "that share the code, and an average of sharp images is a blurred one. Diffusion models "
+        "avoid this by committing to details a little at a time.")),
+}
+
+
+@graded(points=0.5, task="4.11", name="Q1: the norm of a straight-line midpoint between prior draws")
+def q1_midpoint_norm(student, harness):
+    _check_answer(student, "Q1", QUESTIONS)
+
+
+@graded(points=0.5, task="4.11", name="Q2: why the ink mask is split within each class")
+def q2_within_class_mask(student, harness):
+    _check_answer(student, "Q2", QUESTIONS)
+
+
+@graded(points=0.5, task="4.11", name="Q3: reading the nearest-neighbour check for memorization")
+def q3_memorization_check(student, harness):
+    _check_answer(student, "Q3", QUESTIONS)
+
+
+@graded(points=0.5, task="4.11", name="Q4: why VAE samples are blurry")
+def q4_blurry_samples(student, harness):
+    _check_answer(student, "Q4", QUESTIONS)
+
+
 # --------------------------------------------------------------------------- 4.8 nearest_neighbors
 
 
@@ -688,12 +737,13 @@ def project_2d_pca(student, harness):
 # A nonlinear map must keep neighbourhoods: NEIGHBOR_CLUSTERS clusters of CLUSTER_SIZE codes in
 # MAP_DIM dimensions, and scikit-learn's trustworthiness (do a point's MAP_NEIGHBORS nearest
 # neighbours in the map come from near it in the latent space?) of at least TRUST_BAR. t-SNE and
-# UMAP score about 0.97 here; PCA about 0.93; random points, or a map whose rows were shuffled,
-# about 0.5.
+# UMAP (the reference and the alternatives) score 0.97 to 0.99 here, random points about 0.5. On such
+# well-separated clusters PCA keeps neighbourhoods too (0.92 to 0.97): the test asks for a map
+# that keeps neighbourhoods, not for proof of the algorithm used.
 NEIGHBOR_CLUSTERS, CLUSTER_SIZE, MAP_DIM, MAP_NEIGHBORS, TRUST_BAR = 6, 15, 10, 5, 0.9
 # Wall-clock seconds for the UMAP test: its first call in a process compiles umap-learn's numba
 # code (about 10 s of one core, more on a busy grader).
-UMAP_TIMEOUT = 90.0
+UMAP_TIMEOUT = 60.0
 
 
 def _clustered_latents() -> torch.Tensor:
@@ -724,50 +774,3 @@ def project_2d_tsne_and_unknown(student, harness):
 @graded(points=1, task="4.9", name='project_2d with "umap" keeps neighbourhoods', timeout=UMAP_TIMEOUT)
 def project_2d_umap(student, harness):
     _expect_neighbourhoods_kept(student, "umap")
-
-
-# --------------------------------------------------------------------------- 4.11 concept questions
-# The answer key, as in lesson 1 (whose checker these tests share): a wrong answer gets the
-# idea behind the question, never the letter.
-
-QUESTIONS: dict[str, Question] = {
-    "Q1": Question("C", (
-        "Each of z0, z1 has squared norm about d = 64, and two prior draws are almost orthogonal, so "
-        "‖(z0 + z1)/2‖² ≈ (64 + 64)/4 = 32: the midpoint has norm about √32 ≈ 5.7, well inside the "
-        "shell of radius ≈ 8 where prior codes (and so the training codes) lie. That is why slerp, "
-        "which keeps the norm, is the better road.")),
-    "Q2": Question("A", (
-        "A split at the overall median would mostly separate big garments (coats) from small ones "
-        "(sandals), and the vector would turn one class into another. Splitting within each class "
-        "puts half of every class on each side, so what the classes share averages out and only "
-        "'more ink' is left.")),
-    "Q3": Question("D", (
-        "Real test images, which the model never saw, set the baseline: new images from the same "
-        "distribution sit at some typical distance from their nearest training image. Samples at "
-        "that distance are new images; a copying model would put its samples at distance close to 0.")),
-    "Q4": Question("B", (
-        "With a pixel-wise loss, the best prediction for a code that does not pin down a detail "
-        "(exactly where an edge falls, which print a shirt has) is the average of all the images "
-        "that share the code, and an average of sharp images is a blurred one. Diffusion models "
-        "avoid this by committing to details a little at a time.")),
-}
-
-
-@graded(points=0.5, task="4.11", name="Q1: the norm of a straight-line midpoint between prior draws")
-def q1_midpoint_norm(student, harness):
-    _check_answer(student, "Q1", QUESTIONS)
-
-
-@graded(points=0.5, task="4.11", name="Q2: why the ink mask is split within each class")
-def q2_within_class_mask(student, harness):
-    _check_answer(student, "Q2", QUESTIONS)
-
-
-@graded(points=0.5, task="4.11", name="Q3: reading the nearest-neighbour check for memorization")
-def q3_memorization_check(student, harness):
-    _check_answer(student, "Q3", QUESTIONS)
-
-
-@graded(points=0.5, task="4.11", name="Q4: why VAE samples are blurry")
-def q4_blurry_samples(student, harness):
-    _check_answer(student, "Q4", QUESTIONS)

@@ -1,4 +1,5 @@
-"""The command line (SPEC §5): a thin click layer over the ``main(*, ...)`` of each verb."""
+"""The command line: a thin click layer over the ``main(*, ...)`` of each verb (docs/cli.md is
+generated from it)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ def cli() -> None:
               help=f"Wall-clock seconds allowed per lesson of a submission (default: {DEFAULT_LESSON_TIMEOUT:g}).")
 @click.option("--force", is_flag=True,
               help="Regrade every submission, even those whose result is up to date.")
+@click.option("--roster", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="GitHub Classroom roster CSV: also write roster.md, canvas.csv and gradescope.csv, keyed by student.")
 def grade(submissions: tuple[Path, ...], out: Path, jobs: int | None, lessons: str | None,
-          timeout: float | None, force: bool) -> None:
+          timeout: float | None, force: bool, roster: Path | None) -> None:
     """Grade SUBMISSION folders or zips, or folders of them, each in isolation.
 
     A folder of submissions holds one sub-folder (e.g. a cloned assignment-username
@@ -47,9 +50,20 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int | None, lessons: s
         raise click.BadParameter(str(exc).strip("'\""), param_hint="--lessons") from None
     if out.exists() and not out.is_dir():
         raise click.BadParameter(f"{out} exists and is not a folder", param_hint="--out")
+    roster_rows = None
+    if roster is not None:
+        from autograder.roster import RosterError, read_roster
+        try:
+            roster_rows = read_roster(roster)
+        except RosterError as exc:
+            raise click.BadParameter(str(exc), param_hint="--roster") from None
     options = {} if timeout is None else {"timeout": timeout}
     run = grading.main(submissions=list(submissions), out=out, jobs=jobs, lessons=lessons,
                        force=force, echo=click.echo, **options)
+    if roster_rows is not None and not run.interrupted:
+        from autograder.gradebook import export_for_roster
+        export_for_roster(run.out, [p.name for p in run.planned], run.rows, roster_rows,
+                          parse_lesson_list(lessons), echo=click.echo)
     if run.interrupted:
         sys.exit(130)
     if not run.complete:
@@ -85,24 +99,45 @@ def demo(out: Path | None, jobs: int | None, lessons: str | None, timeout: float
 
 
 @cli.command()
-@click.option("--check", is_flag=True, help="Do not write; fail if assignments/ is out of date.")
+@click.option("--check", is_flag=True, help="Do not write; fail if assignments/ or docs/ is out of date.")
 @click.option("--lessons", default=None, help="Comma-separated lesson numbers (default: all).")
 def build(check: bool, lessons: str | None) -> None:
-    """Generate assignments/ (starters, public tests, student notebooks) from solutions/."""
-    from autograder.build import assignments
+    """Generate assignments/ (starters, public tests, student notebooks) from solutions/, and
+    the contract pages in docs/ from the lesson registry, the starters, the suites and this CLI."""
+    from autograder.build import assignments, docs
     from autograder.lessons import parse_lesson_list
     selected = parse_lesson_list(lessons)
     if check:
-        stale = assignments.stale_files(lessons=selected)
+        stale = assignments.stale_files(lessons=selected) + docs.stale_files()
         if stale:
-            click.echo("assignments/ is out of date; run `python -m autograder build`:", err=True)
+            click.echo("assignments/ or docs/ is out of date; run `python -m autograder build`:", err=True)
             for line in stale:
                 click.echo(f"  {line}", err=True)
             sys.exit(1)
-        click.echo("assignments/ is up to date.")
+        click.echo("assignments/ and docs/ are up to date.")
         return
-    written = assignments.main(lessons=selected)
-    click.echo(f"Wrote {len(written)} files under assignments/.")
+    written = assignments.main(lessons=selected) + docs.main()
+    click.echo(f"Wrote {len(written)} files under assignments/ and docs/.")
+
+
+@cli.command("new-lesson")
+@click.argument("number", type=click.IntRange(min=1))
+@click.argument("slug")
+@click.argument("student_file")
+@click.option("--points", type=click.IntRange(min=1), required=True, help="The lesson's points.")
+def new_lesson(number: int, slug: str, student_file: str, points: int) -> None:
+    """Start lesson NUMBER from the template: solutions/NN-SLUG/STUDENT_FILE, its public tests and
+    its hidden suite, each a working one-task example (CONTRIBUTING.md, "Adding a lesson")."""
+    from autograder.build.lesson_template import write_lesson
+    from autograder.lessons import Lesson
+    lesson = Lesson(number, slug, student_file, None, points)
+    try:
+        written = write_lesson(lesson)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"Next: add {lesson!r} to LESSONS in autograder/lessons.py, then follow CONTRIBUTING.md.")
 
 
 @cli.command()

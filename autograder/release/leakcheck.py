@@ -16,11 +16,14 @@ before a release is written, every file in it is checked for
   ``@graded(...)`` decorator, a mention of ``autograder.suites``, anything of the
   ``autograder`` package (a folder of that name or an import of it), or a hidden Otter test in a
   notebook's metadata;
-- **lesson 1's answers**: a module-level ``Q<n> = <value>`` constant equal to a graded answer. The
-  answer key is read from the lesson 1 reference (its ``Q<n> = ...  # SOLUTION`` constants) and
-  from the hidden suite ``autograder/suites/lesson1.py`` (its ``QUESTIONS`` dict, whose values are
-  calls with the answer first, e.g. ``Question("B", ..., tolerance=0.5)``).
-  While neither exists, this part is skipped and the report says so.
+- **the answers to the concept questions** of any lesson: a module-level ``Q<n> = <value>``
+  constant equal to a graded answer. Each lesson's key is read from its reference (its
+  ``Q<n> = ...  # SOLUTION`` constants) and from its hidden suite ``autograder/suites/lessonN.py``
+  (its ``QUESTIONS`` dict, whose values are calls with the answer first, e.g.
+  ``Question("B", ..., tolerance=0.5)``). The key is per file, since ``Q1``..``Q4`` repeat across
+  lessons: a file in a lesson's folder, or named like a lesson's student file anywhere, is
+  compared with that lesson's key. A lesson whose reference has no key is skipped and the report
+  says so.
 
 Everything is compared as source (ASTs without positions), never imported: the checker runs no
 code from the release or the suites.
@@ -142,10 +145,20 @@ def _hidden_otter_tests(value: Any, trail: str = "metadata") -> Iterator[str]:
         yield trail
 
 
+def lesson_of(relative: Path, lessons: tuple[Lesson, ...]) -> Lesson | None:
+    """The lesson whose answer key applies to a release file: the lesson whose folder holds it,
+    else the lesson whose student file it is named like (a copy moved elsewhere); else ``None``."""
+    for lesson in lessons:
+        if relative.parts[:1] == (lesson.folder,):
+            return lesson
+    return next((lesson for lesson in lessons if relative.name == lesson.student_file), None)
+
+
 class _Scanner:
-    def __init__(self, root: Path, secrets: Owned) -> None:
+    def __init__(self, root: Path, secrets: Owned, lessons: tuple[Lesson, ...]) -> None:
         self.root = root
         self.secrets = secrets
+        self.lessons = lessons
         self.leaks: list[Leak] = []
 
     def add(self, kind: str, path: Path, line: int | None, detail: str) -> None:
@@ -257,11 +270,12 @@ class _Scanner:
                 origin = self.secrets.suite_statements.get(key)
                 if origin:
                     self.add("hidden test", path, line, f"{origin.what} at {origin.path}:{origin.line}{where}")
-        if self.secrets.answers and isinstance(tree, ast.Module):
-            self.scan_answers(path, tree, where)
+        lesson = lesson_of(path.relative_to(self.root), self.lessons)
+        if lesson is not None and self.secrets.answers.get(lesson.number) and isinstance(tree, ast.Module):
+            self.scan_answers(path, tree, where, lesson)
 
-    def scan_answers(self, path: Path, tree: ast.Module, where: str) -> None:
-        answers = self.secrets.answers or {}
+    def scan_answers(self, path: Path, tree: ast.Module, where: str, lesson: Lesson) -> None:
+        answers = self.secrets.answers[lesson.number]
         for stmt in tree.body:
             targets = stmt.targets if isinstance(stmt, ast.Assign) \
                 else [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
@@ -269,7 +283,7 @@ class _Scanner:
                 if isinstance(target, ast.Name) and target.id in answers:
                     found, value = literal(stmt.value)
                     if found and same_answer(value, *answers[target.id]):
-                        self.add("lesson 1 answer", path, stmt.lineno if not where else None,
+                        self.add(f"lesson {lesson.number} answer", path, stmt.lineno if not where else None,
                                  f"{target.id}{where} is set to the graded answer")
 
     def scan_lines(self, path: Path, lines: list[str], first: int | None) -> None:
@@ -287,7 +301,7 @@ def check_release(release: Path, *, solutions: Path = SOLUTIONS_DIR, suites: Pat
     """Check every file under ``release`` (``.git`` aside); the report lists leaks and skipped checks."""
     release = Path(release)
     secrets = collect_owned(Path(solutions), Path(suites), lessons)
-    scanner = _Scanner(release, secrets)
+    scanner = _Scanner(release, secrets, lessons)
     files = scanner.scan()
     return LeakReport(leaks=scanner.leaks, skipped=list(secrets.notes), files_checked=files)
 

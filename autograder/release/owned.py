@@ -3,8 +3,9 @@
 From ``solutions/`` and the hidden suites this collects (:func:`collect_owned`): the statements
 inside solution blocks (not those the starters share, nor tiny ones), the statements of reference
 helper modules and master-notebook solutions, the bodies and large constants of the ``@graded``
-tests, file hashes of the suites, and lesson 1's answer key (the reference's ``Q<n> = ...  #
-SOLUTION`` constants and the suite's ``QUESTIONS``). Everything is read as source (ASTs without
+tests, file hashes of the suites, and each lesson's answer key (the reference's ``Q<n> = ...  #
+SOLUTION`` constants and the lesson suite's ``QUESTIONS``), kept per lesson because ``Q1``..``Q4``
+repeat across lessons with different answers. Everything is read as source (ASTs without
 positions), never imported. :mod:`autograder.release.leakcheck` scans a release against it.
 """
 
@@ -23,7 +24,6 @@ from autograder.build.constants import LINE_MARKER
 from autograder.build.stripper import BEGIN, END, strip_solutions
 from autograder.lessons import REPO_ROOT, SUITES_DIR, Lesson
 
-LESSON1_SUITE = "lesson1.py"
 ANSWER_KEY = "QUESTIONS"
 QUESTION_NAME = re.compile(r"^Q\d+$")
 
@@ -116,7 +116,8 @@ class Owned:
     suite_bodies: dict[str, _Origin] = field(default_factory=dict)
     suite_statements: dict[str, _Origin] = field(default_factory=dict)
     file_hashes: dict[str, str] = field(default_factory=dict)          # sha256 -> what
-    answers: dict[str, tuple[Any, float]] = field(default_factory=dict)   # name -> (answer, tolerance)
+    # lesson number -> {name -> (answer, tolerance)}
+    answers: dict[int, dict[str, tuple[Any, float]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -167,7 +168,7 @@ def _shared_statements(sources: Iterable[str]) -> set[str]:
     """Statements of the starters (solution files with their blocks stripped): shared legitimately."""
     shared: set[str] = set()
     for source in sources:
-        # Lines marked ``# SOLUTION`` (lesson 1's answer constants) are not in the starter either.
+        # Lines marked ``# SOLUTION`` (the concept questions' answer constants) are not in the starter either.
         source = "\n".join(re.sub(r"^(\s*).*$", r"\1pass", line) if LINE_MARKER.search(line) else line
                            for line in source.splitlines())
         try:
@@ -214,8 +215,8 @@ def collect_owned(solutions: Path, suites: Path, lessons: tuple[Lesson, ...]) ->
     shared = _shared_statements(sources[p] for p in student_files)
     for path in student_files:
         _add_solution_code(secrets, sources[path], path, shared)
-        if path.parent.name == _folder_of(lessons, 1):
-            _add_answers(secrets, _answers_of_reference(sources[path]))
+        lesson = next(lesson for lesson in lessons if lesson.folder == path.parent.name)
+        _add_answers(secrets, lesson, _answers_of_reference(sources[path]))
     for path in other_python:
         # A helper module next to the reference is not copied to the starter: all of it is secret.
         secrets.file_hashes[hashlib.sha256(path.read_bytes()).hexdigest()] = f"a copy of {repo_relative(path)}"
@@ -240,14 +241,16 @@ def collect_owned(solutions: Path, suites: Path, lessons: tuple[Lesson, ...]) ->
                 if not is_trivial(stmt) and node_weight(stmt) >= MIN_STATEMENT_NODES and node_key(stmt) not in shared:
                     secrets.solution_statements.setdefault(
                         node_key(stmt), _Origin(f"{repo_relative(path)} cell {index}", stmt.lineno, "a master-notebook solution"))
-    _collect_suites(secrets, suites)
-    if not secrets.answers and any(lesson.number == 1 for lesson in lessons):
-        secrets.notes.append(f"lesson 1 answers not checked: no answer key yet (neither Q<n> constants in "
-                             f"the lesson 1 reference nor {ANSWER_KEY} in {LESSON1_SUITE})")
+    _collect_suites(secrets, suites, lessons)
+    for lesson in lessons:
+        if not secrets.answers.get(lesson.number) and (solutions / lesson.relative_path).is_file():
+            secrets.notes.append(f"lesson {lesson.number} answers not checked: no answer key (neither Q<n> "
+                                 f"constants in {lesson.relative_path} nor {ANSWER_KEY} in "
+                                 f"{lesson.suite_path.name})")
     return secrets
 
 
-def _collect_suites(secrets: Owned, suites: Path) -> None:
+def _collect_suites(secrets: Owned, suites: Path, lessons: tuple[Lesson, ...]) -> None:
     if not suites.is_dir():
         secrets.notes.append(f"no hidden suites at {suites}: only markers and imports were checked for hidden tests")
         return
@@ -271,8 +274,9 @@ def _collect_suites(secrets: Owned, suites: Path) -> None:
             if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and node_weight(stmt) >= 2 * MIN_STATEMENT_NODES:
                 secrets.suite_statements.setdefault(
                     node_key(stmt), _Origin(repo_relative(path), stmt.lineno, "a constant of a hidden suite"))
-        if path.name == LESSON1_SUITE:
-            _add_answers(secrets, _answers_of_suite(tree))
+        for lesson in lessons:
+            if path == suites / lesson.suite_path.name:
+                _add_answers(secrets, lesson, _answers_of_suite(tree))
 
 
 def _is_graded(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -285,14 +289,11 @@ def _is_graded(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return False
 
 
-def _folder_of(lessons: tuple[Lesson, ...], number: int) -> str | None:
-    return next((lesson.folder for lesson in lessons if lesson.number == number), None)
-
-
-def _add_answers(secrets: Owned, answers: dict[str, tuple[Any, float]]) -> None:
+def _add_answers(secrets: Owned, lesson: Lesson, answers: dict[str, tuple[Any, float]]) -> None:
+    key = secrets.answers.setdefault(lesson.number, {})
     for name, (value, tolerance) in answers.items():
-        known = secrets.answers.get(name)
-        secrets.answers[name] = (value, tolerance) if known is None else (known[0], max(known[1], tolerance))
+        known = key.get(name)
+        key[name] = (value, tolerance) if known is None else (known[0], max(known[1], tolerance))
 
 
 def literal(node: ast.AST | None) -> tuple[bool, Any]:
@@ -305,7 +306,7 @@ def literal(node: ast.AST | None) -> tuple[bool, Any]:
 
 
 def _answers_of_reference(source: str) -> dict[str, tuple[Any, float]]:
-    """The reference's module-level ``Q<n> = <literal>`` constants (lesson 1's answers)."""
+    """The reference's module-level ``Q<n> = <literal>`` constants (its lesson's answers)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:

@@ -252,7 +252,7 @@ def test_master_notebook_solutions_and_reference_helpers_are_caught(tmp_path):
     assert any("no hidden suites" in reason for reason in report.skipped)
 
 
-# ------------------------------------------------------------------------------ lesson 1's answers
+# ------------------------------------------------------------------------------ the concept questions' answers
 
 
 def _fake_course(tmp_path: Path, suite: str, reference: str | None = None) -> tuple[Path, Path]:
@@ -301,26 +301,46 @@ def test_without_an_answer_key_the_check_says_it_skipped(tmp_path):
     assert report.ok and any("lesson 1 answers not checked" in reason for reason in report.skipped)
 
 
-def test_real_lesson1_answers_are_caught(fresh_copy):
-    from autograder.release.owned import collect_owned as _collect_secrets
-    answers = _collect_secrets(SOLUTIONS_DIR, SUITES_DIR, LESSONS).answers
-    if not answers:
-        pytest.skip("lesson 1 has no answer key yet (no Q<n> constants in its reference, "
-                    "no QUESTIONS in autograder/suites/lesson1.py)")
+def test_answer_keys_are_per_lesson_file(tmp_path):
+    """Q1 repeats across lessons: lesson 2's Q1 answer leaks in lesson 2's file (wherever it is
+    copied), while lesson 1's Q1 answer in lesson 2's file is just a wrong guess, not a leak."""
+    solutions, suites = _fake_course(tmp_path, "X = 1\n", reference='Q1 = "B"  # SOLUTION\n')
+    (solutions / LESSON2.folder).mkdir()
+    (solutions / LESSON2.relative_path).write_text('Q1 = "A"  # SOLUTION\n')
+    (suites / LESSON2.suite_path.name).write_text('QUESTIONS = {"Q2": Question("D", "why")}\n')
+    release = _release_with(tmp_path, 'Q1 = "A"\n')
+    (release / LESSON2.folder).mkdir()
+    (release / LESSON2.relative_path).write_text('Q1 = "B"\nQ2 = "d"\n')
+    (release / LESSON2.folder / "notes.py").write_text('Q1 = "A"\n')
+    (release / "moved").mkdir()
+    (release / "moved" / LESSON2.student_file).write_text('Q1 = "A"\n')
+    report = check_release(release, solutions=solutions, suites=suites)
+    assert sorted((leak.path, leak.line, leak.kind) for leak in report.leaks) == sorted([
+        (f"{LESSON2.folder}/notes.py", 1, "lesson 2 answer"),
+        (LESSON2.relative_path, 2, "lesson 2 answer"),
+        (f"moved/{LESSON2.student_file}", 1, "lesson 2 answer"),
+    ]), report.summary()
+
+
+def test_every_lessons_real_answers_are_caught(fresh_copy):
+    """One leaked answer per lesson, each taken from the real reference and suites (no hand list)."""
+    from autograder.release.owned import collect_owned
+    answers = collect_owned(SOLUTIONS_DIR, SUITES_DIR, LESSONS).answers
     release = fresh_copy()
-    name, (value, _) = sorted(answers.items())[0]
-    lesson1 = lesson_by_number(1)
-    path = release / lesson1.relative_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    source = path.read_text() if path.exists() else ""
-    if re.search(rf"^{name} = None", source, re.MULTILINE):
-        source = re.sub(rf"^{name} = None", f"{name} = {value!r}", source, flags=re.MULTILINE)
-    else:
-        source += f"\n{name} = {value!r}\n"
-    path.write_text(source)
+    planted = []
+    for lesson in LESSONS:
+        if not answers.get(lesson.number):
+            continue   # a lesson without concept questions: nothing to leak
+        name, (value, _) = sorted(answers[lesson.number].items())[0]
+        path = release / lesson.relative_path
+        source, count = re.subn(rf"^{name} = None\b", f"{name} = {value!r}", path.read_text(), flags=re.MULTILINE)
+        path.write_text(source if count else source + f"\n{name} = {value!r}\n")
+        planted.append((f"lesson {lesson.number} answer", lesson.relative_path, name))
+    assert len(planted) >= 4, f"expected every lesson to have concept questions, got {sorted(answers)}"
     report = check_release(release)
-    assert any(leak.kind == "lesson 1 answer" and leak.path == lesson1.relative_path and name in leak.detail
-               for leak in report.leaks), report.summary()
+    found = {(leak.kind, leak.path, leak.detail.split()[0]) for leak in report.leaks}
+    assert set(planted) <= found, report.summary()
+    assert not any(leak.kind.endswith("answer") for leak in check_release(fresh_copy()).leaks)
 
 
 def test_report_summary_lists_leaks(lesson2_copy):

@@ -11,6 +11,9 @@ For each lesson with a master notebook (``solutions/<lesson>/<notebook>.ipynb``)
     DIR/<lesson folder>/autograder.zip    for Gradescope (instructors only: it holds the hidden
                                           tests); grades a student's ``grader.export()`` zip
                                           with the isolated engine (see :mod:`.plugin`)
+    DIR/.grader-secret                    the course secret packed into every zip (unless
+                                          ``$GF_GRADER_SECRET`` is set), kept so rebuilt zips
+                                          give the same seeds (see :mod:`autograder.seeds`)
 
 The student notebooks are not made again here: ``python -m autograder build`` makes them (one
 pipeline), and this command refuses to package an ``assignments/`` folder that is out of date.
@@ -24,6 +27,7 @@ from typing import Callable
 
 from autograder.lessons import ASSIGNMENTS_DIR, REPO_ROOT, SOLUTIONS_DIR, Lesson, parse_lesson_list
 from autograder.otter.autograder_zip import build_autograder_zip
+from autograder.seeds import course_secret
 from autograder.otter.plugin import DEFAULT_TIMEOUT
 
 GENERATED_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", "figures"}
@@ -62,7 +66,11 @@ Made by `python -m autograder otter`. For each lesson with a notebook:
   and finish with the notebook's export cell, which writes a zip holding the notebook and the
   lesson file.
 - `<lesson>/autograder.zip` — upload it as the autograder of the lesson's Gradescope
-  programming assignment. It holds the hidden tests: never give it to students.
+  programming assignment. It holds the hidden tests and the course secret: never give it to
+  students.
+- `.grader-secret` — the course secret packed into every zip (unless `$GF_GRADER_SECRET` was
+  set when they were made): the hidden tests' seeds come from it, so regrading an upload gives
+  the same seeds. Keep it (rebuilding the zips into this folder reuses it) and never hand it out.
 
 Try a zip locally, without Docker: `otter run -a <lesson>/autograder.zip <export>.zip`
 from the repository root. The score comes from the course's isolated engine; the notebook's
@@ -157,11 +165,12 @@ def main(*, out: Path, lessons: str | None = None, timeout: float = DEFAULT_TIME
         check_student_folders(selected)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    secret = course_secret(out)  # one per course: $GF_GRADER_SECRET, else kept in out/.grader-secret
     written = []
     for lesson in selected:
         folder = out / lesson.folder
         make_self_contained(lesson, copy_student_folder(lesson, folder / "student"))
-        build_autograder_zip(lesson, folder / "autograder.zip", timeout=timeout)
+        build_autograder_zip(lesson, folder / "autograder.zip", timeout=timeout, secret=secret)
         echo(f"{lesson.folder}: student/ and autograder.zip")
         written.append(folder)
     (out / "README.md").write_text(README, encoding="utf-8")

@@ -10,6 +10,12 @@ What the zip holds, and why:
   lesson it grades;
 - ``tests/isolated_engine.py``: a 0-point placeholder Otter test (Otter needs a tests folder;
   the plugin replaces every Otter result with the engine's);
+- ``.grader-secret``: the course secret the hidden tests' seeds come from
+  (:mod:`autograder.seeds`): ``$GF_GRADER_SECRET`` when set, else the one kept in the
+  instructor's output folder, so every grading of the same upload with this zip draws the same
+  seeds (reproducible) while students, who never see the zip, cannot predict them. At the root
+  of ``/autograder/source`` it is outside what a sandboxed worker sees (only the system, Python
+  and the grader's loaded modules or packages); the plugin hands it to the engine;
 - ``autograder/`` and ``coursekit/``: the engine, the hidden suites, the harness and the data
   subset, at the root of the zip. Gradescope unpacks the zip to ``/autograder/source`` and runs
   ``run_otter.py`` from there, so both packages import without being installed. They are not
@@ -35,6 +41,7 @@ from packaging.utils import canonicalize_name
 
 from autograder.lessons import REPO_ROOT, Lesson
 from autograder.otter.plugin import DEFAULT_TIMEOUT, PLUGIN_NAME
+from autograder.seeds import SECRET_FILE, course_secret
 
 PACKAGES = ("autograder", "coursekit")
 SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints"}
@@ -146,8 +153,11 @@ def package_files() -> list[Path]:
 
 
 def build_autograder_zip(lesson: Lesson, destination: Path, timeout: float = DEFAULT_TIMEOUT,
-                         python_version: str | None = None) -> Path:
-    """Run ``otter generate`` for ``lesson`` and add the engine; writes ``destination``."""
+                         python_version: str | None = None, secret: bytes | None = None) -> Path:
+    """Run ``otter generate`` for ``lesson`` and add the engine and the course ``secret``
+    (default: :func:`~autograder.seeds.course_secret` of ``destination``'s folder); writes
+    ``destination``."""
+    secret = secret if secret is not None else course_secret(destination.parent)
     version = python_version or f"{sys.version_info.major}.{sys.version_info.minor}"
     with tempfile.TemporaryDirectory(prefix="gf-otter-generate-") as tmp:
         stage = Path(tmp)
@@ -170,6 +180,7 @@ def build_autograder_zip(lesson: Lesson, destination: Path, timeout: float = DEF
         archive = with_gradable_entry(archive, stage / "patched.zip")
         with zipfile.ZipFile(archive, "a", zipfile.ZIP_DEFLATED) as zf:
             zf.write(REPO_ROOT / CONSTRAINTS, CONSTRAINTS)
+            zf.writestr(SECRET_FILE, secret)
             for rel in package_files():
                 zf.write(REPO_ROOT / rel, rel.as_posix())
         destination.parent.mkdir(parents=True, exist_ok=True)

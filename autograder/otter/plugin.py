@@ -12,7 +12,9 @@ out of Otter's hands, at three of its events:
    everything uploaded is removed from Otter's submission folder, ``.OTTER_LOG`` included. The
    zip is graded by ``python -m autograder grade`` (the course's engine: every lesson in its own
    sandboxed worker process, only plain data coming back), run from the unpacked
-   ``autograder.zip``, and its ``results.json`` is kept in this process's memory. An upload
+   ``autograder.zip`` with the course secret the zip holds (so the same upload graded twice
+   with the same zip draws the same seeds: see :mod:`autograder.seeds`), and its
+   ``results.json`` is kept in this process's memory. An upload
    without a usable lesson file scores 0 with a message that says what to upload.
 2. ``before_execution``: Otter executes a placeholder notebook instead of the student's, so no
    student code runs in Otter's kernel at all (and no training run slows grading down).
@@ -215,8 +217,16 @@ def run_engine(submission: Path, out: Path, *, source: Path, lesson: int,
                timeout: float) -> tuple[dict[str, Any], str]:
     """Grade ``submission`` with ``python -m autograder grade`` run from ``source`` (the unpacked
     autograder.zip); returns (results.json as a dict, the engine's output for the log)."""
+    from autograder.seeds import SECRET_FILE, SECRET_VARIABLE
+
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(source), *filter(None, [env.get("PYTHONPATH")])])
+    try:  # the zip's course secret; a $GF_GRADER_SECRET set on Gradescope still wins
+        packed = (source / SECRET_FILE).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        packed = ""   # a zip made before the secret was packed: random seeds per grading
+    if packed and not env.get(SECRET_VARIABLE):
+        env[SECRET_VARIABLE] = packed
     command = [sys.executable, "-m", "autograder", "grade", str(submission), "--out", str(out),
                "--lessons", str(lesson), "--jobs", "1"]
     points = lesson_points(lesson)

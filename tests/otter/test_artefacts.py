@@ -80,3 +80,14 @@ def test_each_notebook_lesson_gets_an_autograder_zip_for_it(otter_dir):
             config = json.loads(zf.read("otter_config.json"))
             assert config["plugins"][0][PLUGIN_NAME]["lesson"] == lesson.number
             assert f"autograder/suites/lesson{lesson.number}.py" in zf.namelist()
+
+
+def test_every_zip_packs_one_course_secret_kept_beside_them_never_in_a_student_folder(otter_dir, monkeypatch):
+    from autograder.seeds import SECRET_FILE, SECRET_VARIABLE, course_secret
+    monkeypatch.delenv(SECRET_VARIABLE, raising=False)
+    kept = course_secret(otter_dir)   # what a rebuild into this folder packs again
+    for lesson in MASTERS:
+        with zipfile.ZipFile(otter_dir / lesson.folder / "autograder.zip") as zf:
+            assert zf.read(SECRET_FILE) == kept
+        student = otter_dir / lesson.folder / "student"
+        assert not [p for p in relative_files(student) if kept in (student / p).read_bytes()]

@@ -71,3 +71,34 @@ def test_a_dependency_without_a_pin_is_refused(monkeypatch):
     monkeypatch.setattr(autograder_zip, "project_dependencies", lambda: ["torch>=2.2", "left-pad>=1.0"])
     with pytest.raises(OtterGenerateError, match="left-pad>=1.0 .* has no pin in constraints.txt"):
         requirements()
+
+
+def test_zip_packs_the_course_secret_of_its_folder_outside_the_packages(archive, autograder_zip):
+    from autograder.seeds import SECRET_FILE, course_secret
+    folder = autograder_zip(lesson_by_number(2)).parent
+    packed = archive.read(SECRET_FILE)
+    assert len(packed.strip()) >= 32 and packed == course_secret(folder)   # kept there for rebuilds
+    assert "/" not in SECRET_FILE   # at /autograder/source: not in a package a worker can see
+
+
+def test_one_zip_grades_the_same_upload_twice_with_the_same_seeds(archive, tmp_path, monkeypatch):
+    """Each Gradescope grading starts in a fresh folder: the seeds must come from the zip's secret."""
+    from autograder.otter.plugin import IsolatedGrading
+    from autograder.seeds import SECRET_VARIABLE
+    monkeypatch.delenv(SECRET_VARIABLE, raising=False)
+    source = tmp_path / "source"
+    archive.extractall(source)
+    lesson = lesson_by_number(2)
+    starter = (REPO_ROOT / "assignments" / lesson.relative_path).read_bytes()
+    seeds = []
+    for attempt in range(2):
+        upload = tmp_path / f"upload-{attempt}"
+        upload.mkdir()
+        (upload / lesson.student_file).write_bytes(starter)
+        workdir = tmp_path / f"work-{attempt}"
+        workdir.mkdir()
+        plugin = IsolatedGrading(str(upload / lesson.student_file), {}, {"lesson": lesson.number})
+        results, log = plugin.grade(upload / lesson.student_file, source, workdir)
+        seeds.append(results.get("extra_data", {}).get("lessons", {}).get(lesson.key, {}).get("seeds"))
+        assert seeds[-1], log
+    assert seeds[0] == seeds[1]

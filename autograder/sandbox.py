@@ -40,6 +40,7 @@ from typing import Iterable
 
 from autograder import bwrap, confine, landlock, protocol
 from autograder.proxy import SocketTransport, WorkerClient
+from autograder.threads import WORKER_THREADS
 from autograder.turns import uncounted
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -196,9 +197,8 @@ class Sandbox:
 
     def _launch(self, in_bwrap: bool) -> None:
         control, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "HOME": str(self._base),
-               "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **WORKER_THREADS,
+               "PYTHONHASHSEED": "0", "HOME": str(self._base), "PYTHONDONTWRITEBYTECODE": "1"}
         # The zygote (and through it every worker) dies with the grader: the kernel's
         # parent-death signal. It fires when the *thread* that started the child ends, so only
         # the main thread, which lasts as long as the grader, may ask for it; a zygote restarted

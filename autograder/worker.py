@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from autograder import protocol
+from autograder.threads import keep_one_thread_each
 import coursekit.harness
 
 STUDENT_ID, HARNESS_ID = protocol.STUDENT_ID, protocol.HARNESS_ID
@@ -119,6 +120,7 @@ class WorkerServer:
 
 def serve(sock: socket.socket) -> None:
     """Answer requests on ``sock`` until the grader hangs up."""
+    keep_one_thread_each()   # before any student code: the environment was just emptied
     server = WorkerServer()
     while True:
         try:

@@ -20,6 +20,7 @@ import pytest
 from autograder import bwrap
 from autograder.proxy import StudentError, WorkerLost
 from autograder.sandbox import REPO_ROOT, Limits, Sandbox
+from autograder.threads import WORKER_THREADS
 from autograder.zygote import _children_of
 
 PROBE = '''
@@ -93,7 +94,7 @@ def test_describe_says_what_is_in_force_and_what_is_not(sandbox: Sandbox) -> Non
 
 def test_the_environment_is_empty(worker) -> None:
     env = run(worker, "import os; result = dict(os.environ)")
-    assert set(env) <= {"HOME", "PATH", "LANG", "OMP_NUM_THREADS", "TMPDIR"}
+    assert set(env) <= {"HOME", "PATH", "LANG", "TMPDIR", *WORKER_THREADS}
     assert not any(key in env for key in os.environ if key not in ("HOME", "PATH", "LANG"))
 
 
@@ -376,7 +377,7 @@ def test_without_namespaces_the_grader_still_runs_and_says_what_is_missing(probe
         assert run(worker, "import resource; result = resource.getrlimit(resource.RLIMIT_FSIZE)[1]") \
             == LIMITS.file_bytes
         assert set(run(worker, "import os; result = list(os.environ)")) <= {
-            "HOME", "PATH", "LANG", "OMP_NUM_THREADS", "TMPDIR"}
+            "HOME", "PATH", "LANG", "TMPDIR", *WORKER_THREADS}
         if "landlock-filesystem" in box.protections:  # the fallback still keeps files out of reach
             for path in (secret / "answers.txt", REPO_ROOT / "solutions" / "README.md", REPO_ROOT / ".git" / "HEAD"):
                 with pytest.raises(StudentError, match="Permission|No such file"):
@@ -473,3 +474,29 @@ def _grade_as_nobody(tmp_path: Path, ATTACKS, base_source, write_attack) -> None
     if "private-filesystem" in in_force and "no-network" in in_force and "private-processes" in in_force:
         assert all(score <= honest for score in scores.values()), (honest, scores)
         assert not list(Path("/tmp").glob("gf-attack-marker-nobody*"))
+
+
+@pytest.mark.slow
+def test_a_lesson4_worker_runs_numba_on_one_thread_even_after_a_new_compilation(probe_file: Path) -> None:
+    """umap-learn's numba would start a thread per CPU in each worker: the fork server (warmed for
+    lesson 4, so numba's pool is launched there) and the worker both say one, even after numba
+    re-reads its environment before a new compilation."""
+    with Sandbox(limits=Limits(memory_bytes=4 * 1024**3, cpu_seconds=120, processes=64),
+                 warm_lessons=(4,)) as box:
+        worker = start(box, probe_file, timeout=120)
+        try:
+            before, after, total = run(worker, (
+                "import numba, numpy as np\n"
+                "before = (numba.config.NUMBA_NUM_THREADS, numba.get_num_threads())\n"
+                "@numba.njit(parallel=True)\n"
+                "def total(x):\n"
+                "    s = 0.0\n"
+                "    for i in numba.prange(x.shape[0]):\n"
+                "        s += x[i]\n"
+                "    return s\n"
+                "value = total(np.arange(10.0))\n"   # compiles: numba re-reads its environment
+                "result = (before, (numba.config.NUMBA_NUM_THREADS, numba.get_num_threads()), value)\n"),
+                timeout=120)
+        finally:
+            worker.kill()
+    assert tuple(before) == (1, 1) and tuple(after) == (1, 1) and total == 45.0

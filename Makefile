@@ -24,10 +24,10 @@ build: $(STAMP)
 	$(PY) -m autograder build
 
 release: $(STAMP)
-	$(PY) -m autograder release --out release
+	$(PY) -m autograder release --out dist/release
 
 otter: $(STAMP)
-	$(PY) -m autograder otter --out otter-dist
+	$(PY) -m autograder otter --out dist/otter
 
 benchmarks: $(STAMP)
 	$(PY) -m benchmarks

@@ -27,8 +27,14 @@ def cli() -> None:
               help=f"Wall-clock seconds allowed per lesson of a submission (default: {DEFAULT_LESSON_TIMEOUT:g}).")
 @click.option("--force", is_flag=True,
               help="Regrade every submission, even those whose result is up to date.")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="Grade on a Dask cluster: local:N (N worker processes here), slurm, or a "
+                   "scheduler address such as tcp://host:8786 (needs the [cluster] extra).")
+@click.option("--cluster-option", "cluster_options", multiple=True, metavar="KEY=VALUE",
+              help="For --cluster slurm: queue, cores, memory, walltime, account, jobs, ... (repeatable).")
 def grade(submissions: tuple[Path, ...], out: Path, jobs: int | None, lessons: str | None,
-          timeout: float | None, force: bool) -> None:
+          timeout: float | None, force: bool, cluster: str | None,
+          cluster_options: tuple[str, ...]) -> None:
     """Grade SUBMISSION folders or zips, or folders of them, each in isolation.
 
     A folder of submissions holds one sub-folder (e.g. a cloned assignment-username
@@ -47,13 +53,40 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int | None, lessons: s
         raise click.BadParameter(str(exc).strip("'\""), param_hint="--lessons") from None
     if out.exists() and not out.is_dir():
         raise click.BadParameter(f"{out} exists and is not a folder", param_hint="--out")
-    options = {} if timeout is None else {"timeout": timeout}
-    run = grading.main(submissions=list(submissions), out=out, jobs=jobs, lessons=lessons,
-                       force=force, echo=click.echo, **options)
+    if cluster is None and cluster_options:
+        raise click.BadParameter("only with --cluster slurm", param_hint="--cluster-option")
+    if cluster is not None and jobs is not None:
+        raise click.BadParameter("not with --cluster: each Dask worker grades as many submissions "
+                                 "at once as it has threads", param_hint="--jobs")
+    options: dict[str, object] = {} if timeout is None else {"timeout": timeout}
+    cluster_errors: tuple[type[Exception], ...] = ()
+    if cluster is not None:
+        options.update(_cluster_settings(cluster, cluster_options))
+        from autograder.cluster import ClusterError
+        cluster_errors = (ClusterError,)
+    try:
+        run = grading.main(submissions=list(submissions), out=out, jobs=jobs, lessons=lessons,
+                           force=force, echo=click.echo, **options)
+    except cluster_errors as exc:
+        raise click.ClickException(str(exc)) from None
     if run.interrupted:
         sys.exit(130)
     if not run.complete:
         sys.exit(1)
+
+
+def _cluster_settings(address: str, pairs: tuple[str, ...]) -> dict[str, object]:
+    """``grade``'s cluster arguments, checked: Dask must be installed and options well formed."""
+    try:
+        from autograder import cluster as clustering
+    except ImportError as exc:
+        raise click.UsageError(f"--cluster needs Dask ({exc.name} is not installed): "
+                               "pip install 'generative-foundations[cluster]'") from None
+    try:
+        options = clustering.parse_options(pairs)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--cluster-option") from None
+    return {"cluster": address, "cluster_options": options}
 
 
 @cli.command()

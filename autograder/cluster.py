@@ -27,6 +27,8 @@ helm chart and operator) deployments universities run.
 from __future__ import annotations
 
 import contextlib
+import shutil
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -116,25 +118,37 @@ def parse_options(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
     return options
 
 
-def slurm_cluster(options: dict[str, str]) -> Any:
-    """A ``dask_jobqueue.SLURMCluster`` from ``--cluster-option`` values, e.g. ``queue=short``,
-    ``cores=8``, ``memory=16GB``, ``walltime=01:00:00``, ``account=...``. Each Slurm job runs
-    one ``dask worker`` with the grader's own Python (``python=``), whose threads each grade
-    one submission at a time. ``jobs`` (default 1) is how many jobs to start."""
-    from dask_jobqueue import SLURMCluster
-
-    kwargs: dict[str, Any] = {"cores": 2, "memory": "8GB", "processes": 1}
+def slurm_settings(options: dict[str, str]) -> tuple[dict[str, Any], int]:
+    """``dask_jobqueue.SLURMCluster`` keyword arguments from ``--cluster-option`` values (e.g.
+    ``queue=short``, ``cores=8``, ``memory=16GB``, ``walltime=01:00:00``, ``account=...``;
+    list-valued ones separated by ``;``), and how many jobs to start (``jobs``, default 1).
+    Each job runs one ``dask worker`` with the grader's own Python, whose threads (``cores``)
+    each grade one submission at a time."""
+    kwargs: dict[str, Any] = {"cores": 2, "memory": "8GB", "processes": 1, "python": sys.executable}
     for key, value in options.items():
         if key == "wait":
             continue
         if key in SLURM_INT_OPTIONS:
             kwargs[key] = int(value)
         elif key in SLURM_LIST_OPTIONS:
-            kwargs[key] = [part for part in value.split(";") if part]
+            kwargs[key] = [part.strip() for part in value.split(";") if part.strip()]
         else:
             kwargs[key] = value
-    jobs = kwargs.pop("jobs", 1)
-    cluster = SLURMCluster(**kwargs)
+    return kwargs, kwargs.pop("jobs", 1)
+
+
+def slurm_cluster(options: dict[str, str]) -> Any:
+    """A started ``SLURMCluster`` (:func:`slurm_settings`); run from a node that can ``sbatch``."""
+    if shutil.which("sbatch") is None:
+        raise ClusterError("--cluster slurm needs Slurm's sbatch on this machine: run the command "
+                           "on the cluster's login node")
+    from dask_jobqueue import SLURMCluster
+
+    kwargs, jobs = slurm_settings(options)
+    try:
+        cluster = SLURMCluster(**kwargs)
+    except TypeError as exc:
+        raise ClusterError(f"--cluster-option: {exc}") from None
     cluster.scale(jobs=jobs)
     return cluster
 
@@ -199,6 +213,8 @@ def grade_on_cluster(run: BulkRun, todo: list[Planned], lessons: tuple[Lesson, .
         left = dict(futures)
         try:
             for future in as_completed(futures):
+                if future.cancelled():  # the client lost the scheduler: it cancels every future
+                    raise ClusterError("the connection to the Dask scheduler was lost")
                 item = left.pop(future)
                 try:
                     outcome: Any = future.result()

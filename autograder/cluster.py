@@ -203,8 +203,11 @@ def grade_on_cluster(run: BulkRun, todo: list[Planned], lessons: tuple[Lesson, .
     hidden = [str(p) for p in hidden_paths(run.out, [p.path for p in todo])]
     with connect(address, options) as client:
         client.wait_for_workers(1, timeout=_wait_seconds(options))
-        client.register_plugin(SandboxPlugin(numbers, hidden, grading_code_hash(lessons)),
-                               name=PLUGIN_NAME)
+        try:
+            client.register_plugin(SandboxPlugin(numbers, hidden, grading_code_hash(lessons)),
+                                   name=PLUGIN_NAME)
+        except Exception as exc:  # noqa: BLE001 - raised on a worker, whatever its type
+            raise ClusterError(f"a Dask worker could not start its grading sandbox: {exc}") from None
         for worker, line in sorted(client.run(describe_worker).items()):
             bar.note(f"{worker}: {line}")
         futures = {client.submit(grade_remote, str(item.path), item.name, item.key, numbers, timeout,

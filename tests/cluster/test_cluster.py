@@ -228,3 +228,12 @@ def test_cluster_options_are_checked(tmp_path):
         assert result.returncode == 2, (options, result.stderr)
     result = run_grade(*grade_command(subs, tmp_path / "out", "--cluster", "local:0"), timeout=120)
     assert result.returncode == 1 and "local:N with N >= 1" in result.stderr
+
+
+def test_a_worker_that_cannot_build_its_sandbox_stops_the_run_with_a_clear_error(tmp_path, monkeypatch):
+    subs = write_submission(tmp_path / "subs", "ada", {1: reference_source(1)})
+    monkeypatch.setenv("GF_SANDBOX", "no-such-mode")  # the worker's Sandbox refuses to start
+    result = run_grade(*grade_command(subs, tmp_path / "out", "--cluster", "local:1"), timeout=300)
+    assert result.returncode == 1
+    assert "Error: a Dask worker could not start its grading sandbox" in result.stderr
+    assert not (tmp_path / "out" / "ada" / "results.json").exists()

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 PLUGIN_NAME = "generative-foundations-sandbox"
 LOCAL_PREFIX = "local:"
 SLURM = "slurm"
+# Any of these keeps student code off TCP, so off the Dask scheduler (see Sandbox.protections).
+NETWORK_BARRIERS = frozenset({"no-network", "bwrap:no-network", "landlock-no-tcp", "no-sockets"})
 # What ``--cluster-option`` may set for ``--cluster slurm``: dask_jobqueue.SLURMCluster's own
 # keyword arguments (as strings, converted below), plus ``jobs``: how many Slurm jobs to start.
 SLURM_INT_OPTIONS = ("cores", "processes", "jobs")
@@ -77,7 +79,14 @@ class SandboxPlugin(WorkerPlugin):
             raise ClusterError(f"worker {worker.address} has other grading code than the client "
                                f"(hash {own[:12]} vs {self.code_hash[:12]}): install the same "
                                "version of the course on every node")
-        self.session = GradingSession(lessons, [Path(p) for p in self.hidden])
+        session = GradingSession(lessons, [Path(p) for p in self.hidden])
+        if not NETWORK_BARRIERS.intersection(session.sandbox.protections):
+            session.close()
+            raise ClusterError(f"worker {worker.address}: student code could reach the network, and "
+                               "so the Dask scheduler, which runs whatever a client sends it. Grade on "
+                               "nodes where the sandbox has namespaces, bubblewrap or Landlock >= 4 "
+                               f"({session.describe()})")
+        self.session = session
 
     def teardown(self, worker: Any) -> None:
         if self.session is not None:

@@ -237,3 +237,36 @@ def test_a_worker_that_cannot_build_its_sandbox_stops_the_run_with_a_clear_error
     assert result.returncode == 1
     assert "Error: a Dask worker could not start its grading sandbox" in result.stderr
     assert not (tmp_path / "out" / "ada" / "results.json").exists()
+
+
+def test_a_worker_whose_sandbox_leaves_the_network_open_refuses_to_grade(monkeypatch):
+    from autograder import cluster
+    from autograder.grade import grading_code_hash
+    from autograder.lessons import lesson_by_number
+
+    class OpenSandbox:
+        protections = ["separate-process", "resource-limits", "landlock-filesystem"]
+
+    class Session:
+        closed = False
+
+        def __init__(self, lessons, hidden):
+            self.sandbox = OpenSandbox()
+
+        def describe(self):
+            return "Sandbox protections in force: separate-process"
+
+        def close(self):
+            Session.closed = True
+
+    class Worker:
+        address = "tcp://10.0.0.7:4000"
+
+    monkeypatch.setattr(cluster, "GradingSession", Session)
+    plugin = cluster.SandboxPlugin([1], [], grading_code_hash((lesson_by_number(1),)))
+    with pytest.raises(cluster.ClusterError, match="could reach the network"):
+        plugin.setup(Worker())
+    assert Session.closed and plugin.session is None
+    plugin = cluster.SandboxPlugin([1], [], "another-hash")
+    with pytest.raises(cluster.ClusterError, match="other grading code"):
+        plugin.setup(Worker())

@@ -23,6 +23,7 @@ from tests.helpers import reference_source, starter_source, write_submission  # 
 pytestmark = pytest.mark.slow
 LESSONS = "1,4"  # the two cheapest lessons: the cluster path is what is under test
 HANG = "\n\ndef fit_histogram(*args, **kwargs):\n    while True:\n        pass\n"
+CRASH = "\n\ndef fit_histogram(*args, **kwargs):\n    import os\n    os._exit(3)\n"
 STARTUP = 120.0
 
 
@@ -93,14 +94,14 @@ def run_grade(*command: str, timeout: float = 600) -> subprocess.CompletedProces
 
 
 def mixed_submissions(root: Path) -> Path:
-    """A small mixed class: correct, untouched, broken, half-missing, zipped, hanging."""
+    """A small mixed class: correct, untouched, broken, half-missing, zipped, crashing."""
     subs = root / "subs"
     reference = {1: reference_source(1), 4: reference_source(4)}
     write_submission(subs, "ada", reference)
     write_submission(subs, "ben", {1: starter_source(1), 4: starter_source(4)})
     write_submission(subs, "cy", {1: reference_source(1), 4: reference_source(4) + "\ndef broken(:\n"})
     write_submission(subs, "dee", {1: reference_source(1)})
-    write_submission(subs, "eve", {1: reference_source(1) + HANG, 4: reference_source(4)})
+    write_submission(subs, "eve", {1: reference_source(1) + CRASH, 4: reference_source(4)})
     zipped = write_submission(root / "zipped", "fay", reference)
     with zipfile.ZipFile(subs / "fay.zip", "w") as archive:
         for path in zipped.rglob("*.py"):
@@ -123,10 +124,11 @@ def graded_lines(stdout: str) -> list[str]:
 def test_a_cluster_run_writes_what_a_local_run_writes(tmp_path, dask_processes):
     subs = mixed_submissions(tmp_path)
     names = ["ada", "ben", "cy", "dee", "eve", "fay"]
-    local = run_grade(*grade_command(subs, tmp_path / "local", "--jobs", "2"))
+    # Generous time per lesson (nothing here hangs): results must not depend on the machine's load.
+    local = run_grade(*grade_command(subs, tmp_path / "local", "--jobs", "2", timeout="90"))
     assert local.returncode == 0, local.stdout + local.stderr
     dask = dask_processes(workers=2)
-    remote = run_grade(*grade_command(subs, tmp_path / "cluster", "--cluster", dask.address))
+    remote = run_grade(*grade_command(subs, tmp_path / "cluster", "--cluster", dask.address, timeout="90"))
     assert remote.returncode == 0, remote.stdout + remote.stderr
     assert remote.stdout.count("Sandbox protections in force") == 2  # one line per Dask worker
     assert sorted(graded_lines(remote.stdout)) == names
@@ -136,7 +138,7 @@ def test_a_cluster_run_writes_what_a_local_run_writes(tmp_path, dask_processes):
                 == (tmp_path / "local" / name / "feedback.md").read_bytes()), name
     for table in ("grades.csv", "summary.md"):
         assert (tmp_path / "cluster" / table).read_bytes() == (tmp_path / "local" / table).read_bytes()
-    again = run_grade(*grade_command(subs, tmp_path / "cluster", "--cluster", dask.address))
+    again = run_grade(*grade_command(subs, tmp_path / "cluster", "--cluster", dask.address, timeout="90"))
     assert again.returncode == 0 and "0 to grade, 6 up to date" in again.stdout  # resumable, as locally
 
 

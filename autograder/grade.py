@@ -300,6 +300,15 @@ def main(*, submissions: list[Path], out: Path, jobs: int | None = None, lessons
     return run
 
 
+def _prepare(lessons: tuple[Lesson, ...]) -> None:
+    """What every grading process does once before its first test (see :class:`GradingSession`)."""
+    from autograder.suite import prepare_suites
+    from coursekit.testing import warm_up_comparisons
+
+    prepare_suites(lessons)
+    warm_up_comparisons()
+
+
 class GradingSession:
     """What one trusted process needs to grade submissions: the hidden suites loaded (and
     checked) once, one sandbox (fork server), a private folder for unpacked zips and a
@@ -310,15 +319,15 @@ class GradingSession:
         import torch
 
         from autograder.sandbox import Limits, Sandbox
-        from autograder.suite import load_suite, prepare_suites
+        from autograder.suite import load_suite
 
         for lesson in lessons:
             load_suite(lesson)  # load (and check) every hidden suite once, before any worker starts
         self._torch_threads = torch.get_num_threads()
         torch.set_num_threads(1)  # the trusted side only checks results; leave the cores to workers
-        # Read the data (and the like) while the sandbox's fork server starts, not during the
-        # first submission.
-        preparing = threading.Thread(target=prepare_suites, args=(lessons,), daemon=True)
+        # Read the data (and the like) and warm the checks while the sandbox's fork server
+        # starts, not during the first submission's tests (whose time would pay for it).
+        preparing = threading.Thread(target=_prepare, args=(lessons,), daemon=True)
         preparing.start()
         self.unpacked = Path(tempfile.mkdtemp(prefix="gf-unpacked-"))  # zips, hidden from workers too
         try:

@@ -28,13 +28,15 @@ def cli() -> None:
               help=f"Wall-clock seconds allowed per lesson of a submission (default: {DEFAULT_LESSON_TIMEOUT:g}).")
 @click.option("--force", is_flag=True,
               help="Regrade every submission, even those whose result is up to date.")
+@click.option("--roster", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="GitHub Classroom roster CSV: also write roster.md, canvas.csv and gradescope.csv, keyed by student.")
 @click.option("--cluster", default=None, metavar="ADDRESS",
               help="Grade on a Dask cluster: local:N (N worker processes here), slurm, or a "
                    "scheduler address such as tcp://host:8786 (needs the [cluster] extra).")
 @click.option("--cluster-option", "cluster_options", multiple=True, metavar="KEY=VALUE",
               help="For --cluster slurm: queue, cores, memory, walltime, account, jobs, ... (repeatable).")
 def grade(submissions: tuple[Path, ...], out: Path, jobs: int | None, lessons: str | None,
-          timeout: float | None, force: bool, cluster: str | None,
+          timeout: float | None, force: bool, roster: Path | None, cluster: str | None,
           cluster_options: tuple[str, ...]) -> None:
     """Grade SUBMISSION folders or zips, or folders of them, each in isolation.
 
@@ -59,6 +61,13 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int | None, lessons: s
     if cluster is not None and jobs is not None:
         raise click.BadParameter("not with --cluster: each Dask worker grades as many submissions "
                                  "at once as it has threads", param_hint="--jobs")
+    roster_rows = None
+    if roster is not None:
+        from autograder.roster import RosterError, read_roster
+        try:
+            roster_rows = read_roster(roster)
+        except RosterError as exc:
+            raise click.BadParameter(str(exc), param_hint="--roster") from None
     options: dict[str, object] = {} if timeout is None else {"timeout": timeout}
     cluster_errors: tuple[type[Exception], ...] = ()
     if cluster is not None:
@@ -70,6 +79,10 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int | None, lessons: s
                            force=force, echo=click.echo, **options)
     except cluster_errors as exc:
         raise click.ClickException(str(exc)) from None
+    if roster_rows is not None and not run.interrupted:
+        from autograder.gradebook import export_for_roster
+        export_for_roster(run.out, [p.name for p in run.planned], run.rows, roster_rows,
+                          parse_lesson_list(lessons), echo=click.echo)
     if run.interrupted:
         sys.exit(130)
     if not run.complete:

@@ -37,6 +37,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from autograder.grade import (BulkRun, GradingSession, Planned, grading_code_hash, hidden_paths,
                               record)
 from autograder.lessons import Lesson, lesson_by_number
+from autograder.seeds import course_secret
 
 if TYPE_CHECKING:
     from autograder.progress import Progress
@@ -66,10 +67,11 @@ class SandboxPlugin(WorkerPlugin):
     name = PLUGIN_NAME
     idempotent = False
 
-    def __init__(self, lessons: list[int], hidden: list[str], code_hash: str) -> None:
+    def __init__(self, lessons: list[int], hidden: list[str], code_hash: str, secret: bytes) -> None:
         self.lessons = lessons
         self.hidden = hidden
         self.code_hash = code_hash
+        self.secret = secret
         self.session: GradingSession | None = None
 
     def setup(self, worker: Any) -> None:
@@ -79,7 +81,7 @@ class SandboxPlugin(WorkerPlugin):
             raise ClusterError(f"worker {worker.address} has other grading code than the client "
                                f"(hash {own[:12]} vs {self.code_hash[:12]}): install the same "
                                "version of the course on every node")
-        session = GradingSession(lessons, [Path(p) for p in self.hidden])
+        session = GradingSession(lessons, [Path(p) for p in self.hidden], self.secret)
         if not NETWORK_BARRIERS.intersection(session.sandbox.protections):
             session.close()
             raise ClusterError(f"worker {worker.address}: student code could reach the network, and "
@@ -213,8 +215,8 @@ def grade_on_cluster(run: BulkRun, todo: list[Planned], lessons: tuple[Lesson, .
     with connect(address, options) as client:
         client.wait_for_workers(1, timeout=_wait_seconds(options))
         try:
-            client.register_plugin(SandboxPlugin(numbers, hidden, grading_code_hash(lessons)),
-                                   name=PLUGIN_NAME)
+            plugin = SandboxPlugin(numbers, hidden, grading_code_hash(lessons), course_secret(run.out))
+            client.register_plugin(plugin, name=PLUGIN_NAME)
         except Exception as exc:  # noqa: BLE001 - raised on a worker, whatever its type
             raise ClusterError(f"a Dask worker could not start its grading sandbox: {exc}") from None
         for worker, line in sorted(client.run(describe_worker).items()):

@@ -31,6 +31,7 @@ from autograder import __version__
 from autograder.lessons import LESSONS, REPO_ROOT, SUITES_DIR, Lesson, parse_lesson_list
 from autograder.progress import Progress
 from autograder.report import SubmissionResult, read_results, write_submission
+from autograder.seeds import course_secret, secret_id
 from autograder.submission import (OpenedSubmission, SubmissionError, assign_names, content_hash,
                                    expand_inputs, locate, submission_name)
 from autograder.summary import write_gradebook
@@ -77,12 +78,13 @@ def grading_code_hash(lessons: tuple[Lesson, ...]) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(path: Path, lessons: tuple[Lesson, ...], timeout: float, code_hash: str) -> str:
+def fingerprint(path: Path, lessons: tuple[Lesson, ...], timeout: float, code_hash: str,
+                secret: bytes) -> str:
     """What a result depends on: the submission's lesson files (or zip bytes), the lessons
-    graded, the time allowed, the grader's version and its grading code. Equal fingerprints
-    mean a re-grade would give the same result."""
+    graded, the time allowed, the grader's version, its grading code and the course secret
+    (which decides the seeds). Equal fingerprints mean a re-grade would give the same result."""
     settings = {"grader": __version__, "lessons": [lesson.number for lesson in lessons],
-                "timeout": float(timeout), "code": code_hash,
+                "timeout": float(timeout), "code": code_hash, "secret": secret_id(secret),
                 "content": content_hash(path, lessons)}
     text = json.dumps(settings, sort_keys=True)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
@@ -127,8 +129,9 @@ class LessonCache:
 def grade_submission(path: Path, lessons: tuple[Lesson, ...], spawn: Spawner,
                      timeout: float = DEFAULT_LESSON_TIMEOUT, *, name: str | None = None,
                      tmp_root: Path | None = None, key: str = "",
-                     cache: LessonCache | None = None) -> SubmissionResult:
-    """Grade one submission (folder or zip); never raises for anything in the submission."""
+                     cache: LessonCache | None = None, secret: bytes) -> SubmissionResult:
+    """Grade one submission (folder or zip), each lesson with the seeds that ``secret`` and its
+    file give (:mod:`autograder.seeds`); never raises for anything in the submission."""
     from autograder.runner import failed_lesson, grade_lesson
     from autograder.suite import load_suite
 
@@ -142,7 +145,7 @@ def grade_submission(path: Path, lessons: tuple[Lesson, ...], spawn: Spawner,
 
                 def compute(lesson: Lesson = lesson, file: Path | None = file) -> Any:
                     return grade_lesson(lesson, file, spawn, timeout,
-                                        located.problems.get(lesson.number, ""))
+                                        located.problems.get(lesson.number, ""), secret=secret)
 
                 if file is None or cache is None:
                     result.lessons.append(compute())
@@ -203,9 +206,10 @@ def plan(submissions: list[Path], out: Path, lessons: tuple[Lesson, ...], timeou
     """The run's submissions (folders of submissions expanded), each with its fingerprint."""
     inputs = expand_inputs([p.resolve() for p in submissions], lessons, exclude=(out,))
     code_hash = grading_code_hash(lessons)
+    secret = course_secret(out)
     planned = []
     for path, name in zip(inputs, assign_names(inputs)):
-        key = fingerprint(path, lessons, timeout, code_hash)
+        key = fingerprint(path, lessons, timeout, code_hash, secret)
         previous = None if force else read_results(out / name)
         up_to_date = previous is not None and previous["extra_data"].get("fingerprint") == key
         planned.append(Planned(path, name, key, up_to_date))
@@ -323,11 +327,11 @@ def _prepare(lessons: tuple[Lesson, ...]) -> None:
 
 class GradingSession:
     """What one trusted process needs to grade submissions: the hidden suites loaded (and
-    checked) once, one sandbox (fork server), a private folder for unpacked zips and a
-    :class:`LessonCache`. A local run opens one; on a cluster, every Dask worker opens its own
+    checked) once, one sandbox (fork server), a private folder for unpacked zips, a
+    :class:`LessonCache` and the course secret that seeds the hidden inputs. A local run opens one; on a cluster, every Dask worker opens its own
     (:mod:`autograder.cluster`). Use as a context manager; :meth:`grade` is thread-safe."""
 
-    def __init__(self, lessons: tuple[Lesson, ...], hidden: list[Path]) -> None:
+    def __init__(self, lessons: tuple[Lesson, ...], hidden: list[Path], secret: bytes) -> None:
         import torch
 
         from autograder.sandbox import Limits, Sandbox
@@ -350,6 +354,7 @@ class GradingSession:
         preparing.join()
         self._workers = _Workers(self.sandbox.spawn)
         self._cache = LessonCache()
+        self._secret = secret
 
     def describe(self) -> str:
         """The sandbox's protections in force, as one line."""
@@ -359,7 +364,8 @@ class GradingSession:
         """Grade one planned submission (nothing is written). Raises :class:`Interrupted` once
         :meth:`stop` was called: its workers may have been killed, so it has no real result."""
         result = grade_submission(item.path, lessons, self._workers.spawn, timeout, name=item.name,
-                                  tmp_root=self.unpacked, key=item.key, cache=self._cache)
+                                  tmp_root=self.unpacked, key=item.key, cache=self._cache,
+                                  secret=self._secret)
         if self._workers.stopping.is_set():
             raise Interrupted()
         return result
@@ -408,7 +414,8 @@ def record(run: BulkRun, bar: Progress, item: Planned, outcome: SubmissionResult
 def _grade_all(run: BulkRun, todo: list[Planned], lessons: tuple[Lesson, ...], jobs: int,
                timeout: float, bar: Progress) -> None:
     """Grade ``todo`` with ``jobs`` threads over one sandbox; writes each result as it comes."""
-    with GradingSession(lessons, hidden_paths(run.out, [p.path for p in todo])) as session:
+    hidden = hidden_paths(run.out, [p.path for p in todo])
+    with GradingSession(lessons, hidden, course_secret(run.out)) as session:
         bar.note(session.describe())
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade")
         futures: dict[Future[SubmissionResult], Planned] = {

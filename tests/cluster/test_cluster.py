@@ -28,7 +28,8 @@ STARTUP = 120.0
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    # One course secret for every run here, so a local and a cluster run seed alike.
+    return {**os.environ, "PYTHONPATH": str(REPO_ROOT), "GF_GRADER_SECRET": "cluster-tests"}
 
 
 class DaskProcesses:
@@ -252,7 +253,7 @@ def test_a_worker_whose_sandbox_leaves_the_network_open_refuses_to_grade(monkeyp
     class Session:
         closed = False
 
-        def __init__(self, lessons, hidden):
+        def __init__(self, lessons, hidden, secret):
             self.sandbox = OpenSandbox()
 
         def describe(self):
@@ -265,10 +266,10 @@ def test_a_worker_whose_sandbox_leaves_the_network_open_refuses_to_grade(monkeyp
         address = "tcp://10.0.0.7:4000"
 
     monkeypatch.setattr(cluster, "GradingSession", Session)
-    plugin = cluster.SandboxPlugin([1], [], grading_code_hash((lesson_by_number(1),)))
+    plugin = cluster.SandboxPlugin([1], [], grading_code_hash((lesson_by_number(1),)), b"secret")
     with pytest.raises(cluster.ClusterError, match="could reach the network"):
         plugin.setup(Worker())
     assert Session.closed and plugin.session is None
-    plugin = cluster.SandboxPlugin([1], [], "another-hash")
+    plugin = cluster.SandboxPlugin([1], [], "another-hash", b"secret")
     with pytest.raises(cluster.ClusterError, match="other grading code"):
         plugin.setup(Worker())

@@ -347,7 +347,8 @@ class GradingSession:
         preparing.start()
         self.unpacked = Path(tempfile.mkdtemp(prefix="gf-unpacked-"))  # zips, hidden from workers too
         try:
-            self.sandbox = Sandbox(limits=Limits(), hidden_paths=list(hidden) + [self.unpacked])
+            self.sandbox = Sandbox(limits=Limits(), hidden_paths=list(hidden) + [self.unpacked],
+                                   warm_lessons=tuple(lesson.number for lesson in lessons))
         except BaseException:
             self._release()
             raise

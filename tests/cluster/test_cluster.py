@@ -147,7 +147,7 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path, dask_processes):
     subs = tmp_path / "subs"
     names = [f"s{i}" for i in range(5)]
     for name in names:  # each takes the lesson's whole timeout: the kill lands mid-task
-        write_submission(subs, name, {1: reference_source(1) + HANG})
+        write_submission(subs, name, {1: reference_source(1) + HANG + f"# {name}\n"})  # no cache reuse
     dask = dask_processes(workers=2)
     out = tmp_path / "out"
     command = grade_command(subs, out, "--cluster", dask.address, timeout="8")
@@ -175,8 +175,8 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path, dask_processes):
 def test_a_lost_scheduler_ends_the_run_and_the_next_run_resumes(tmp_path, dask_processes):
     subs = tmp_path / "subs"
     names = [f"s{i}" for i in range(4)]
-    for i, name in enumerate(names):
-        write_submission(subs, name, {1: reference_source(1) + (HANG if i else "")})
+    for i, name in enumerate(names):  # all but one hang; each differs, so none reuses another's result
+        write_submission(subs, name, {1: reference_source(1) + (HANG + f"# {name}\n" if i else "")})
     dask = dask_processes(workers=1)
     out = tmp_path / "out"
     run = subprocess.Popen(grade_command(subs, out, "--cluster", dask.address, timeout="8"),

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from coursekit.testing import task_of
+
 
 class _TaskFilter:
     """A pytest plugin that deselects every test not marked with the wanted task."""
@@ -24,8 +26,7 @@ class _TaskFilter:
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         keep, drop = [], []
         for item in items:
-            marker = item.get_closest_marker("task")
-            (keep if marker and marker.args and marker.args[0] == self.task_id else drop).append(item)
+            (keep if task_of(item) == self.task_id else drop).append(item)
         items[:] = keep
         self.selected = len(keep)
         if drop:

@@ -10,8 +10,8 @@
   build``, and ``solutions/`` itself is never read here except by the leak check;
 - the ``coursekit`` package (the helpers the public tests and notebooks import, and the
   Fashion-MNIST subset with its licence) and nothing of the ``autograder`` package;
-- ``.github/workflows/classroom.yml``, which runs each lesson's public tests on every push
-  (see :mod:`.classroom`);
+- ``.github/workflows/classroom.yml``, which runs the public tests on every push and credits
+  each task whose public tests all pass with the task's points (see :mod:`.classroom`);
 - ``.course-release.json``, a manifest that marks the folder as a release, so that the next
   release may replace it.
 
@@ -31,6 +31,7 @@ from pathlib import Path
 from autograder.lessons import ASSIGNMENTS_DIR, LESSONS, REPO_ROOT, Lesson
 from autograder.release.classroom import WORKFLOW_PATH, render_workflow
 from autograder.release.leakcheck import LeakError, LeakReport, check_release
+from autograder.release.tasks import TaskListError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COURSEKIT_DIR = REPO_ROOT / "coursekit"
@@ -128,7 +129,10 @@ def build_tree(stage: Path, *, assignments: Path = ASSIGNMENTS_DIR) -> tuple[Les
     shutil.copyfile(TEMPLATES / "gitignore.txt", stage / ".gitignore")
     workflow = stage / WORKFLOW_PATH
     workflow.parent.mkdir(parents=True)
-    workflow.write_text(render_workflow(lessons), encoding="utf-8")
+    try:
+        workflow.write_text(render_workflow(lessons, assignments), encoding="utf-8")
+    except TaskListError as exc:
+        raise ReleaseError(f"the Classroom workflow cannot credit each task: {exc}") from None
     files = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
     manifest = {"course": COURSE, "version": VERSION, "lessons": [lesson.folder for lesson in lessons],
                 "files": files + [MANIFEST]}

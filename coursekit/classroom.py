@@ -159,9 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
     check_parser = commands.add_parser("check", help="pass when every public test of a task passed")
     check_parser.add_argument("task", help="a task id, e.g. 2.1")
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
     if args.command == "run":
-        return run(args.pytest_args)
+        return run(unknown + args.pytest_args)      # options meant for pytest are pytest's to judge
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     return check(args.task)
 
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder.lessons import LESSONS, REPO_ROOT, TOTAL_POINTS, lesson_by_number
-from autograder.release import released_lessons
+from autograder.lessons import ASSIGNMENTS_DIR, LESSONS, REPO_ROOT, TOTAL_POINTS, lesson_by_number
+from autograder.release import ReleaseError, build_tree, released_lessons
 from autograder.release.classroom import (COMMAND_GRADER, JOB_ID, REPORTER, RUN_COMMAND, WORKFLOW_PATH,
                                           render_workflow)
-from autograder.release.tasks import lesson_tasks
+from autograder.release.tasks import TaskListError, lesson_tasks
 from autograder.suite import load_suite
 
 CI_WORKFLOW = REPO_ROOT / ".github" / "workflows" / "ci.yml"
@@ -168,3 +168,38 @@ def test_ci_runs_the_readme_test_command():
     assert runs and runs[-1] == "make test", "CI must run exactly the README's test command"
     # Steps before it only prepare the machine (e.g. allow user namespaces); none runs tests.
     assert not any(word in run for run in runs[:-1] for word in ("pytest", "make")), runs
+
+
+# ------------------------------------------------------------------------------ the task list's sources agree
+
+
+def _lesson2_copy(tmp_path: Path) -> Path:
+    lesson = lesson_by_number(2)
+    shutil.copytree(ASSIGNMENTS_DIR / lesson.folder, tmp_path / lesson.folder)
+    return tmp_path / lesson.folder
+
+
+def test_tasks_come_from_the_markers_titles_from_the_starter_points_from_the_suite():
+    tasks = lesson_tasks(lesson_by_number(1))
+    assert [(t.id, t.title) for t in tasks][1:] == [("1.2", "sample_categorical"), ("1.3", "fit_histogram")]
+    points = {}
+    for test in load_suite(lesson_by_number(1)):
+        points[test.task] = points.get(test.task, 0) + test.points
+    assert {t.id: t.points for t in tasks} == points
+
+
+def test_a_task_without_a_title_or_without_public_tests_is_refused(tmp_path):
+    lesson = lesson_by_number(2)
+    folder = _lesson2_copy(tmp_path)
+    starter = folder / lesson.student_file
+    starter.write_text(starter.read_text().replace("2.8  pca_reconstruct", "", 1))
+    with pytest.raises(TaskListError, match=r"task 2\.8 has public tests but no line in the Tasks table"):
+        lesson_tasks(lesson, tmp_path)
+    shutil.rmtree(folder)
+    folder = _lesson2_copy(tmp_path)
+    tests = folder / "tests" / "test_autoencoder.py"
+    tests.write_text(tests.read_text().replace('@task("2.8")', '@task("2.7")'))
+    with pytest.raises(TaskListError, match=r"task 2\.8 is worth \d+ points in the grade but has no public test"):
+        lesson_tasks(lesson, tmp_path)
+    with pytest.raises(ReleaseError, match="cannot credit each task"):
+        build_tree(tmp_path / "release", assignments=tmp_path)

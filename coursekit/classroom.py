@@ -114,10 +114,13 @@ def run(pytest_args: list[str], report: Path = REPORT) -> int:
     import pytest
 
     Path(report).unlink(missing_ok=True)      # a stale report must not pass the task steps
-    status = pytest.main(["--continue-on-collection-errors", *pytest_args], plugins=[TaskReport(report)])
+    # No tracebacks here: each task's step shows its own tests with their messages.
+    status = pytest.main(["--continue-on-collection-errors", "-q", "--tb=no", *pytest_args],
+                         plugins=[TaskReport(report)])
     if not Path(report).is_file():
         print(f"pytest stopped before any test ran (exit status {int(status)}): no task can pass.")
         return int(status) or 1
+    print("Each task's step below lists its public tests, with the message of each that failed.")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The command line (SPEC §5): a thin click layer over the ``main(*, ...)`` of each verb."""
+"""The command line: a thin click layer over the ``main(*, ...)`` of each verb (docs/cli.md is
+generated from it)."""
 
 from __future__ import annotations
 
@@ -85,24 +86,45 @@ def demo(out: Path | None, jobs: int | None, lessons: str | None, timeout: float
 
 
 @cli.command()
-@click.option("--check", is_flag=True, help="Do not write; fail if assignments/ is out of date.")
+@click.option("--check", is_flag=True, help="Do not write; fail if assignments/ or docs/ is out of date.")
 @click.option("--lessons", default=None, help="Comma-separated lesson numbers (default: all).")
 def build(check: bool, lessons: str | None) -> None:
-    """Generate assignments/ (starters, public tests, student notebooks) from solutions/."""
-    from autograder.build import assignments
+    """Generate assignments/ (starters, public tests, student notebooks) from solutions/, and
+    the contract pages in docs/ from the lesson registry, the starters, the suites and this CLI."""
+    from autograder.build import assignments, docs
     from autograder.lessons import parse_lesson_list
     selected = parse_lesson_list(lessons)
     if check:
-        stale = assignments.stale_files(lessons=selected)
+        stale = assignments.stale_files(lessons=selected) + docs.stale_files()
         if stale:
-            click.echo("assignments/ is out of date; run `python -m autograder build`:", err=True)
+            click.echo("assignments/ or docs/ is out of date; run `python -m autograder build`:", err=True)
             for line in stale:
                 click.echo(f"  {line}", err=True)
             sys.exit(1)
-        click.echo("assignments/ is up to date.")
+        click.echo("assignments/ and docs/ are up to date.")
         return
-    written = assignments.main(lessons=selected)
-    click.echo(f"Wrote {len(written)} files under assignments/.")
+    written = assignments.main(lessons=selected) + docs.main()
+    click.echo(f"Wrote {len(written)} files under assignments/ and docs/.")
+
+
+@cli.command("new-lesson")
+@click.argument("number", type=click.IntRange(min=1))
+@click.argument("slug")
+@click.argument("student_file")
+@click.option("--points", type=click.IntRange(min=1), required=True, help="The lesson's points.")
+def new_lesson(number: int, slug: str, student_file: str, points: int) -> None:
+    """Start lesson NUMBER from the template: solutions/NN-SLUG/STUDENT_FILE, its public tests and
+    its hidden suite, each a working one-task example (CONTRIBUTING.md, "Adding a lesson")."""
+    from autograder.build.lesson_template import write_lesson
+    from autograder.lessons import Lesson
+    lesson = Lesson(number, slug, student_file, None, points)
+    try:
+        written = write_lesson(lesson)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"Next: add {lesson!r} to LESSONS in autograder/lessons.py, then follow CONTRIBUTING.md.")
 
 
 @cli.command()

@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import Callable
 
 from autograder import grade
-from autograder.build.stripper import strip_solutions
-from autograder.lessons import ASSIGNMENTS_DIR, LESSONS, SOLUTIONS_DIR, Lesson, parse_lesson_list
+from autograder.lessons import LESSONS, SOLUTIONS_DIR, Lesson, parse_lesson_list
+from autograder.samples import reference_source, starter_source, with_infinite_loop
 
 # Seconds per lesson: a correct lesson needs a few (more on a busy machine); the infinite loop
 # costs this much once, graded first so that the others are graded meanwhile.
 DEMO_TIMEOUT = 30.0
-HANG = "\n\ndef {name}(*args, **kwargs):  # demo: an accidental infinite loop\n    while True:\n        pass\n"
-HANG_TARGETS = {2: "reconstruction_loss", 3: "kl_divergence", 4: "interpolate", 1: "fit_histogram"}
 
 
 class DemoError(RuntimeError):
@@ -86,13 +84,6 @@ def available_lessons() -> tuple[Lesson, ...]:
     return tuple(found)
 
 
-def _starter(lesson: Lesson) -> str:
-    released = ASSIGNMENTS_DIR / lesson.folder / lesson.student_file
-    if released.is_file():
-        return released.read_text(encoding="utf-8")
-    return strip_solutions((SOLUTIONS_DIR / lesson.folder / lesson.student_file).read_text(encoding="utf-8"))
-
-
 def apply_patch(text: str, patch: Patch) -> str | None:
     """``text`` with the first match of the patch in code (not in a comment or a docstring)
     replaced, or None when the code has no match."""
@@ -107,8 +98,7 @@ def apply_patch(text: str, patch: Patch) -> str | None:
 
 def sample_files(sample: Sample, lessons: tuple[Lesson, ...]) -> dict[str, str] | str:
     """The sample's files (path inside the submission -> text), or why it is skipped."""
-    sources = {lesson.number: (_starter(lesson) if sample.starter else
-                               (SOLUTIONS_DIR / lesson.folder / lesson.student_file).read_text(encoding="utf-8"))
+    sources = {lesson.number: starter_source(lesson) if sample.starter else reference_source(lesson)
                for lesson in lessons}
     for patch in sample.patches:
         if patch.lesson not in sources:
@@ -117,12 +107,12 @@ def sample_files(sample: Sample, lessons: tuple[Lesson, ...]) -> dict[str, str] 
         if patched is None:
             return f"its patch no longer matches the lesson {patch.lesson} reference"
         sources[patch.lesson] = patched
-    if sample.hang:
-        number = next((n for n in HANG_TARGETS if n in sources), None)
-        if number is None:
-            return "no lesson to put the loop in"
-        sources[number] += HANG.format(name=HANG_TARGETS[number])
     by_lesson = {lesson.number: lesson for lesson in lessons}
+    if sample.hang:
+        if not lessons:
+            return "no lesson to put the loop in"
+        looping = by_lesson.get(2, lessons[0])  # the lesson the buggy samples are in, when graded
+        sources[looping.number] = with_infinite_loop(looping, sources[looping.number])
     files = {by_lesson[n].relative_path: text for n, text in sources.items()}
     if sample.misplace:
         moved = by_lesson.get(2, lessons[0])

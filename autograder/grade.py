@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from autograder import __version__
-from autograder.lessons import REPO_ROOT, Lesson, parse_lesson_list
+from autograder.lessons import LESSONS, REPO_ROOT, SUITES_DIR, Lesson, parse_lesson_list
 from autograder.progress import Progress
 from autograder.report import SubmissionResult, read_results, write_submission
 from autograder.submission import (OpenedSubmission, SubmissionError, assign_names, content_hash,
@@ -40,27 +40,39 @@ if TYPE_CHECKING:  # these import torch; a run with nothing to grade never needs
 
 DEFAULT_LESSON_TIMEOUT = 90.0
 
-# What decides a grade besides the student's files: the hidden suites (added per lesson), what
-# runs beside the student's code, and how outcomes become scores and reports. A change to any
-# of them makes every earlier result stale.
-GRADING_SOURCES = ("autograder/runner.py", "autograder/suite.py", "autograder/report.py",
-                   "coursekit/testing.py", "coursekit/data.py", "coursekit/harness")
+# What decides a grade besides the student's files: every file of these packages (the engine,
+# the hidden suites, what runs beside the student's code, the data subset). Derived rather than
+# listed, so a new module can never be forgotten; a change to any of them makes every earlier
+# result stale (a change that turns out not to matter costs one regrade, a missed one a wrong grade).
+GRADING_PACKAGES = ("autograder", "coursekit")
 
 
 class Interrupted(Exception):
     """Raised in grading threads once the run is stopping (Ctrl-C, SIGTERM)."""
 
 
+def grading_files(lessons: tuple[Lesson, ...]) -> list[Path]:
+    """Every file of :data:`GRADING_PACKAGES` (relative to the repository), without compiled
+    caches and without the hidden suites of lessons not in ``lessons``."""
+    other_suites = {lesson.suite_path for lesson in LESSONS if lesson not in lessons}
+    files = []
+    for package in GRADING_PACKAGES:
+        for path in sorted((REPO_ROOT / package).rglob("*")):
+            relative = path.relative_to(REPO_ROOT)
+            if not path.is_file() or "__pycache__" in relative.parts:
+                continue
+            if path in other_suites:
+                continue
+            files.append(relative)
+    return files
+
+
 def grading_code_hash(lessons: tuple[Lesson, ...]) -> str:
-    """A hash of the hidden suites of ``lessons`` and of the grading code (:data:`GRADING_SOURCES`)."""
+    """A hash of every file that can change a score of ``lessons`` (:func:`grading_files`)."""
     digest = hashlib.sha256()
-    paths = [REPO_ROOT / "autograder" / "suites" / f"lesson{lesson.number}.py" for lesson in lessons]
-    for name in GRADING_SOURCES:
-        path = REPO_ROOT / name
-        paths += sorted(path.rglob("*.py")) if path.is_dir() else [path]
-    for path in paths:
-        digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() if path.is_file() else b"(missing)")
+    for relative in grading_files(lessons):
+        digest.update(relative.as_posix().encode() + b"\0")
+        digest.update((REPO_ROOT / relative).read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()
 
@@ -79,7 +91,7 @@ def fingerprint(path: Path, lessons: tuple[Lesson, ...], timeout: float, code_ha
 class LessonCache:
     """Lessons already graded in this run, by lesson and file content.
 
-    A lesson file is self-contained (SPEC §1) and its worker sees nothing else, so two
+    A lesson file is self-contained (docs/README.md) and its worker sees nothing else, so two
     byte-identical copies (an untouched starter, a shared file) get the same result: the
     second copy reuses the first's instead of being run again. Threads asking for a lesson
     that is being graded wait for it; if that grading fails, the next asker grades it.
@@ -148,7 +160,7 @@ def grade_submission(path: Path, lessons: tuple[Lesson, ...], spawn: Spawner,
 def hidden_paths(out_dir: Path, inputs: list[Path]) -> list[Path]:
     """What workers must not see: solutions, hidden suites, the repository's tests, the output,
     and the submissions themselves (a worker gets a copy of one file)."""
-    paths = [REPO_ROOT / "solutions", REPO_ROOT / "autograder" / "suites", REPO_ROOT / "tests",
+    paths = [REPO_ROOT / "solutions", SUITES_DIR, REPO_ROOT / "tests",
              REPO_ROOT / "benchmarks", out_dir]
     paths += [p if p.is_dir() else p.parent for p in inputs]
     return paths

@@ -7,6 +7,11 @@ working copy; with kernel ABI 4 it may open no TCP connection and bind no TCP po
 it may send signals and connect to abstract Unix sockets only inside its own sandbox. Nothing it
 starts can lift these. Linux 5.13+ with Landlock enabled; elsewhere :func:`abi` is 0 and
 nothing is restricted (the sandbox then says so).
+
+Why the three system calls are made by hand (ctypes ``syscall``) rather than through a library:
+the Python bindings on PyPI (``landlock``, ``landlockpy``) are pre-1.0 and would pin the grader
+to whichever ABI versions they know; the calls, their structs and the rights by ABI version are
+short, stable kernel interfaces, kept here in one module.
 """
 
 from __future__ import annotations

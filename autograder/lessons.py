@@ -1,4 +1,8 @@
-"""The four lessons of the module, as SPEC §1 and §6 fix them: folders, files and points."""
+"""The lesson registry: the one list of lessons, their folders, files and points.
+
+Everything else that lists lessons derives from :data:`LESSONS` (the build, the grader, the
+release, the tests, ``docs/lessons.md``); CONTRIBUTING.md walks through adding one.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS_DIR = REPO_ROOT / "solutions"
 ASSIGNMENTS_DIR = REPO_ROOT / "assignments"
+SUITES_DIR = REPO_ROOT / "autograder" / "suites"
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,11 @@ class Lesson:
     def suite_module(self) -> str:
         """The hidden suite's import path (loaded only by the trusted grader)."""
         return f"autograder.suites.lesson{self.number}"
+
+    @property
+    def suite_path(self) -> Path:
+        """The hidden suite's file, ``autograder/suites/lessonN.py``."""
+        return SUITES_DIR / f"lesson{self.number}.py"
 
     @property
     def key(self) -> str:

@@ -108,9 +108,10 @@ def run_test(test: GradedTest, client: WorkerClient, lesson_deadline: float) -> 
 
 
 def grade_lesson(lesson: Lesson, student_file: Path | None, spawn: Spawner, timeout: float,
-                 problem: str = "") -> LessonResult:
-    """Grade one lesson of one submission. ``problem`` explains a missing/duplicated file."""
-    tests = load_suite(lesson)
+                 problem: str = "", tests: list[GradedTest] | None = None) -> LessonResult:
+    """Grade one lesson of one submission. ``problem`` explains a missing/duplicated file;
+    ``tests`` selects some of the lesson's tests (default: its whole suite)."""
+    tests = load_suite(lesson) if tests is None else tests
     if student_file is None:
         return failed_lesson(lesson, tests, problem or f"`{lesson.relative_path}` was not found.")
     deadline = time.monotonic() + timeout
@@ -120,13 +121,13 @@ def grade_lesson(lesson: Lesson, student_file: Path | None, spawn: Spawner, time
     try:
         for index, test in enumerate(tests):
             if worker is None:
-                if respawns > MAX_RESPAWNS or time.monotonic() >= deadline:
-                    reason = ("the time allowed for this lesson ran out" if time.monotonic() >= deadline
-                              else "your code crashed the grader's worker too many times")
-                    result.tests += [TestResult(t.name, t.task, t.id, t.points, 0.0, "timeout"
-                                                if "time" in reason else "error", f"Not run: {reason}.")
+                out_of_time = time.monotonic() >= deadline
+                if respawns > MAX_RESPAWNS or out_of_time:
+                    status, reason = (("timeout", "the time allowed for this lesson ran out") if out_of_time
+                                      else ("error", "your code crashed the grader's worker too many times"))
+                    result.tests += [TestResult(t.name, t.task, t.id, t.points, 0.0, status, f"Not run: {reason}.")
                                      for t in tests[index:]]
-                    result.status = "timeout" if "time" in reason else "error"
+                    result.status = status
                     break
                 worker, import_problem = _start_worker(lesson, student_file, spawn, deadline)
                 respawns += 1

@@ -1,4 +1,4 @@
-"""Finding a submission's lesson files (SPEC §4), in a folder or a zip, and naming submissions.
+"""Finding a submission's lesson files (docs/README.md, "Submissions"), in a folder or a zip, and naming submissions.
 
 A submission is a folder (a student's repository, an unpacked export) or a ``.zip``. Its lesson
 files are found by their lesson path at any depth (``02-autoencoders/autoencoder.py``), or, for
@@ -39,13 +39,13 @@ class LocatedFiles:
 
 
 def submission_name(path: Path) -> str:
-    """``alice.zip`` -> ``alice``; ``hw6-bob/`` -> ``hw6-bob`` (SPEC §5)."""
+    """``alice.zip`` -> ``alice``; ``hw6-bob/`` -> ``hw6-bob`` (docs/README.md, "What `grade` writes")."""
     return path.name[:-4] if path.name.lower().endswith(".zip") else path.name
 
 
 def root_lesson(root: Path) -> Lesson | None:
     """The lesson of an export whose files sit at the root: exactly one lesson notebook there
-    (SPEC §1) and that lesson's student file beside it; otherwise None."""
+    (docs/README.md) and that lesson's student file beside it; otherwise None."""
     notebooks = [lesson for lesson in LESSONS
                  if lesson.notebook and _plain_file(root / lesson.notebook)]
     if len(notebooks) == 1 and _plain_file(root / notebooks[0].student_file):
@@ -219,7 +219,7 @@ def _is_under(path: Path, parents: list[Path]) -> bool:
 
 
 def assign_names(paths: list[Path]) -> list[str]:
-    """The output folder name of each submission (SPEC §5: its file or folder name without
+    """The output folder name of each submission (docs/README.md: its file or folder name without
     ``.zip``); a name already taken gets ``-2``, ``-3``, ... in input order."""
     names: list[str] = []
     taken: set[str] = set()

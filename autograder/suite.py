@@ -8,7 +8,7 @@ A hidden suite is a module ``autograder/suites/lessonN.py`` of plain functions::
 
 Each function receives the ``student`` and ``harness`` handles (see :mod:`coursekit.testing`)
 and fails by raising ``AssertionError`` with a message written for the student. Points are
-all-or-nothing per test; a suite's points must add up to its lesson's points (SPEC §6).
+all-or-nothing per test; a suite's points must add up to its lesson's points in the lesson registry.
 
 Work that several tests need (one training run judged against two bars, say) is written once
 as a :func:`shared` function: the first test that calls it pays for it, the others reuse it.
@@ -97,7 +97,7 @@ def load_suite(lesson: Lesson) -> list[GradedTest]:
     total = sum(t.points for t in tests)
     if abs(total - lesson.points) > 1e-9:
         raise SuiteError(f"the lesson {lesson.number} suite is worth {total} points, "
-                         f"but SPEC §6 gives the lesson {lesson.points}")
+                         f"but the lesson registry (autograder/lessons.py) gives the lesson {lesson.points}")
     return tests
 
 

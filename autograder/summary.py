@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from autograder.lessons import Lesson
-from autograder.report import atomic_write, grades_csv, read_results, row_from_results_json
+from autograder.report import STATUS_ORDER, atomic_write, grades_csv, read_results, row_from_results_json
 
 MOST_FAILED = 10
-STATUSES = ("ok", "partial", "error", "timeout")
 
 
 def collect(out: Path, names: list[str]) -> dict[str, dict[str, Any]]:
@@ -72,7 +71,7 @@ def summary_markdown(results: dict[str, dict[str, Any]], lessons: tuple[Lesson, 
     if missing:
         lines.append(f"No result yet for {len(missing)}: {', '.join(sorted(missing))}.")
     statuses = Counter(data["extra_data"].get("status", "error") for data in results.values())
-    lines += ["", "Status: " + " · ".join(f"{s} {statuses.get(s, 0)}" for s in STATUSES), ""]
+    lines += ["", "Status: " + " · ".join(f"{s} {statuses.get(s, 0)}" for s in STATUS_ORDER), ""]
     if not results:
         return "\n".join(lines).rstrip() + "\n"
 

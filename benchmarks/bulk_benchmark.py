@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import random
-import re
 import shutil
 import statistics
 import subprocess
@@ -36,37 +35,34 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from autograder.build.stripper import StripError, strip_solutions  # noqa: E402
-from autograder.lessons import ASSIGNMENTS_DIR, SOLUTIONS_DIR, Lesson, parse_lesson_list  # noqa: E402
+from autograder.build.stripper import BEGIN, END, StripError, strip_solutions  # noqa: E402
+from autograder.lessons import Lesson, parse_lesson_list  # noqa: E402
+from autograder.samples import reference_source as reference  # noqa: E402
+from autograder.samples import starter_source as starter  # noqa: E402
+from autograder.samples import with_infinite_loop  # noqa: E402
 
 KINDS = ("correct", "correct", "correct", "correct", "correct", "correct", "correct", "correct",
          "correct", "correct", "partial", "partial", "partial", "partial", "partial",
          "syntax-error", "missing-file", "starter", "hanging", "partial")
-BEGIN = re.compile(r"^\s*# BEGIN SOLUTION(?! REMOVE)")
-END = re.compile(r"^\s*# END SOLUTION\s*$")
-HANG_TARGETS = {2: "reconstruction_loss", 3: "kl_divergence", 4: "interpolate", 1: "fit_histogram"}
 
 
 # --- building the submissions -------------------------------------------------------------
 
-def reference(lesson: Lesson) -> str:
-    return (SOLUTIONS_DIR / lesson.folder / lesson.student_file).read_text(encoding="utf-8")
-
-
-def starter(lesson: Lesson) -> str:
-    released = ASSIGNMENTS_DIR / lesson.folder / lesson.student_file
-    return released.read_text(encoding="utf-8") if released.is_file() else strip_solutions(reference(lesson))
+def _stub_block(line: str) -> bool:
+    """A ``# BEGIN SOLUTION`` line whose block becomes a stub (not a ``REMOVE`` block)."""
+    match = BEGIN.match(line)
+    return bool(match) and not match.group("remove")
 
 
 def partial(lesson: Lesson, keep_fraction: float) -> str:
     """The reference with only its first ``keep_fraction`` of solution blocks done; the rest
     are the starter's stubs."""
     lines = reference(lesson).splitlines()
-    blocks = sum(1 for line in lines if BEGIN.match(line))
+    blocks = sum(1 for line in lines if _stub_block(line))
     keep = int(blocks * keep_fraction)
     out, index, inside_kept = [], 0, False
     for line in lines:
-        if BEGIN.match(line):
+        if _stub_block(line):
             inside_kept = index < keep
             index += 1
             if inside_kept:
@@ -93,8 +89,7 @@ def submission_files(kind: str, number: int, lessons: tuple[Lesson, ...]) -> dic
         if kind == "syntax-error" and position == 0:
             text += "\n\ndef unfinished(:\n    pass\n"
         if kind == "hanging" and position == 0:
-            text += (f"\n\ndef {HANG_TARGETS.get(lesson.number, 'helper')}(*args, **kwargs):\n"
-                     "    while True:\n        pass\n")
+            text = with_infinite_loop(lesson, text)
         if kind == "missing-file" and position == 0:
             continue
         # every student's file differs (as in a real class), so no result is reused from another

@@ -25,6 +25,14 @@ read in place (gzipped, or not in its layout) are decompressed/copied once into
 ``<cache>/<hash of the folder>/FashionMNIST/raw/``.
 
 Nothing is read or downloaded at import time.
+
+Why a staged cache rather than reading the files in place: ``torchvision.datasets.FashionMNIST``
+reads only uncompressed IDX files named as in its own layout (``<root>/FashionMNIST/raw/``), and
+its reader (``read_sn3_pascalvincent_tensor``) opens plain files only; its decompression runs
+only inside ``download()``, which checks the official files' MD5 sums and would fetch the
+official files from the internet for the committed subset or any other copy. So a copy that is
+gzipped or laid out differently (the committed subset is both) is decompressed once, checked,
+into the cache, and torchvision then reads it like its own download.
 """
 
 from __future__ import annotations

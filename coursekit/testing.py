@@ -96,17 +96,22 @@ def raises(exc_type: type[BaseException], fn: Callable[..., Any], *args: Any, **
     try:
         fn(*args, **kwargs)
     except BaseException as exc:  # noqa: BLE001
-        mro = getattr(exc, "mro", None)
-        if isinstance(exc, exc_type) or (isinstance(mro, list) and exc_type.__name__ in mro):
+        if is_exception_of(exc, exc_type):
             return exc
         got = getattr(exc, "type_name", type(exc).__name__)
         raise AssertionError(f"expected {exc_type.__name__}, but got {got}: {exc}") from None
     raise AssertionError(f"expected {exc_type.__name__} to be raised, but nothing was raised")
 
 
-def is_not_implemented(exc: BaseException) -> bool:
+def is_exception_of(exc: BaseException, exc_type: type[BaseException]) -> bool:
+    """``exc`` is an ``exc_type``: raised here, or raised by student code in the grader's worker
+    (it then arrives as a description whose ``mro`` lists the class names)."""
     mro = getattr(exc, "mro", None)
-    return isinstance(exc, NotImplementedError) or (isinstance(mro, list) and "NotImplementedError" in mro)
+    return isinstance(exc, exc_type) or (isinstance(mro, list) and exc_type.__name__ in mro)
+
+
+def is_not_implemented(exc: BaseException) -> bool:
+    return is_exception_of(exc, NotImplementedError)
 
 
 def expect_tensor(value: Any, shape: tuple[int, ...] | None = None, dtype: torch.dtype | None = None,

@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograder import grade
-from autograder.build.stripper import strip_solutions
-from autograder.lessons import SOLUTIONS_DIR, lesson_by_number
+from autograder import grade, samples
+from autograder.lessons import lesson_by_number
 
 
 def reference_source(lesson_number: int) -> str:
-    lesson = lesson_by_number(lesson_number)
-    return (SOLUTIONS_DIR / lesson.folder / lesson.student_file).read_text(encoding="utf-8")
+    return samples.reference_source(lesson_by_number(lesson_number))
 
 
 def starter_source(lesson_number: int) -> str:
-    return strip_solutions(reference_source(lesson_number))
+    return samples.starter_source(lesson_by_number(lesson_number))
 
 
 def write_submission(root: Path, name: str, files: dict[int, str]) -> Path:

@@ -1,4 +1,4 @@
-"""Otter-Grader packaging (SPEC §5 ``otter --out DIR``): student notebooks and ``autograder.zip``.
+"""Otter-Grader packaging (``otter --out DIR``, docs/cli.md): student notebooks and ``autograder.zip``.
 
 - :mod:`.artefacts` — ``main(*, out, ...)``: per notebook lesson, the student folder (from
   ``assignments/``, made by ``otter assign`` in the build) and the Gradescope ``autograder.zip``;

@@ -259,7 +259,7 @@ def failure_results(points: float, reason: str, log: str) -> dict[str, Any]:
 
 
 def lesson_points(lesson: int) -> float:
-    """The lesson's points (SPEC §6), for results written when the engine gave none."""
+    """The lesson's points (the lesson registry), for results written when the engine gave none."""
     from autograder.lessons import lesson_by_number
     try:
         return float(lesson_by_number(lesson).points)

@@ -1,4 +1,4 @@
-"""``python -m autograder grade`` and ``demo`` through click's CliRunner (SPEC §5).
+"""``python -m autograder grade`` and ``demo`` through click's CliRunner (docs/cli.md).
 
 Grading itself is replaced by a fake here (instant); test_grade.py and test_demo.py run the
 real sandbox.

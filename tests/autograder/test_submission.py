@@ -1,4 +1,4 @@
-"""Finding submissions and their lesson files (SPEC §4): folders, zips, nesting, exports, duplicates."""
+"""Finding submissions and their lesson files (docs/README.md): folders, zips, nesting, exports, duplicates."""
 
 from __future__ import annotations
 

@@ -13,9 +13,9 @@ import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.lessons import SOLUTIONS_DIR, lesson_by_number
+from autograder.lessons import LESSONS, SOLUTIONS_DIR, lesson_by_number
 
-LESSON_NUMBERS = (1, 2, 3, 4)
+LESSON_NUMBERS = tuple(lesson.number for lesson in LESSONS)
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ ALTERNATIVES_DIR = Path(__file__).resolve().parent.parent / "alternatives"
 def all_alternatives() -> list[tuple[str, int, Path]]:
     """``(id, lesson, file)`` for each correct alternative ``tests/alternatives/lessonN_<name>.py``."""
     found = []
-    for path in sorted(ALTERNATIVES_DIR.glob("lesson[0-9]_*.py")):
-        found.append((path.stem, int(path.name[6]), path))
+    for path in sorted(ALTERNATIVES_DIR.glob("lesson*_*.py")):
+        number = path.stem.split("_", 1)[0].removeprefix("lesson")
+        if number.isdigit():
+            found.append((path.stem, int(number), path))
     return found

@@ -1,7 +1,7 @@
 """Every listed mutant loses points with a message naming its bug; every alternative scores full marks.
 
 The reference and the untouched starter of each lesson are graded in the same run: the
-reference must score full marks and the starter zero (SPEC §6).
+reference must score full marks and the starter zero (docs/README.md, "Points").
 """
 
 from __future__ import annotations

@@ -33,10 +33,10 @@ EXPORT_CELL_MARKERS = ("otter.Notebook(", "grader.check(", "grader.export(")
 
 
 def gradable_lessons() -> list[Lesson]:
-    """Notebook lessons (SPEC §1) whose reference and hidden suite exist."""
+    """Notebook lessons (the lesson registry) whose reference and hidden suite exist."""
     return [lesson for lesson in LESSONS
             if lesson.notebook and (SOLUTIONS_DIR / lesson.folder / lesson.student_file).is_file()
-            and (REPO_ROOT / "autograder" / "suites" / f"lesson{lesson.number}.py").is_file()]
+            and lesson.suite_path.is_file()]
 
 
 def lessons_with_student_notebooks() -> list[Lesson]:

@@ -12,7 +12,8 @@ import nbformat
 import pytest
 
 from autograder.lessons import LESSONS, REPO_ROOT, SOLUTIONS_DIR, lesson_by_number
-from autograder.release.leakcheck import (SUITES_DIR, LeakError, check_release, main, solution_blocks)
+from autograder.release.leakcheck import SUITES_DIR, LeakError, check_release, main
+from autograder.release.owned import solution_blocks
 
 LESSON2 = lesson_by_number(2)
 
@@ -63,7 +64,7 @@ def test_lesson2_release_is_clean(lesson2_copy):
 def test_solution_fingerprints_ignore_shared_and_tiny_statements():
     """``super().__init__()`` stands outside the blocks; ``return self.net(x)`` is too small to leak anything."""
     import ast
-    from autograder.release.leakcheck import _collect_secrets, _key
+    from autograder.release.owned import collect_owned as _collect_secrets, node_key as _key
     secrets = _collect_secrets(SOLUTIONS_DIR, SUITES_DIR, LESSONS)
     for code in ("super().__init__()", "self.latent_dim = latent_dim", "return self.net(x)", "model.train()"):
         assert _key(ast.parse(code).body[0]) not in secrets.solution_statements, code
@@ -88,7 +89,7 @@ def test_a_solution_block_pasted_into_a_starter_is_caught(lesson2_copy):
 def _substantial_lesson2_blocks() -> list[int]:
     """Indices of the blocks with at least one statement big enough to be a fingerprint."""
     import ast
-    from autograder.release.leakcheck import MIN_STATEMENT_NODES, _weight
+    from autograder.release.owned import MIN_STATEMENT_NODES, node_weight as _weight
     return [index for index, (_, block) in enumerate(_lesson2_blocks())
             if max(_weight(node) for node in ast.walk(ast.parse(block)) if isinstance(node, ast.stmt))
             >= MIN_STATEMENT_NODES]
@@ -272,20 +273,16 @@ def _release_with(tmp_path: Path, concept_check: str) -> Path:
     return release
 
 
-@pytest.mark.parametrize("suite", [
-    'ANSWERS = {"Q1": "C", "Q2": 2, "Q3": 236.0}\n',
-    'QUESTIONS = {"Q1": Question("C", "why"), "Q2": Question(2, "why"), '
-    '"Q3": Question(236.0, "why", tolerance=0.5)}\n',
-])
-def test_answers_from_the_hidden_suite_are_caught(tmp_path, suite):
-    solutions, suites = _fake_course(tmp_path, suite)
+def test_answers_from_the_hidden_suite_are_caught(tmp_path):
+    solutions, suites = _fake_course(tmp_path, 'QUESTIONS = {"Q1": Question("C", "why"), "Q2": Question(2, "why"), '
+                                               '"Q3": Question(236.0, "why", tolerance=0.5)}\n')
     release = _release_with(tmp_path, 'Q1 = "c"\nQ2 = 2\nQ3: float = 236.0\nQ4 = None\n')
     report = check_release(release, solutions=solutions, suites=suites)
     assert [leak.line for leak in report.leaks if leak.kind == "lesson 1 answer"] == [1, 2, 3], report.summary()
 
 
 def test_unanswered_or_wrong_constants_are_not_answers(tmp_path):
-    solutions, suites = _fake_course(tmp_path, 'ANSWERS = {"Q1": "C", "Q2": True}\n')
+    solutions, suites = _fake_course(tmp_path, 'QUESTIONS = {"Q1": Question("C"), "Q2": Question(True)}\n')
     release = _release_with(tmp_path, 'Q1 = None\nQ2 = 1\nQ3 = "C"\n')
     report = check_release(release, solutions=solutions, suites=suites)
     assert report.ok and not report.skipped, report.summary()
@@ -305,11 +302,11 @@ def test_without_an_answer_key_the_check_says_it_skipped(tmp_path):
 
 
 def test_real_lesson1_answers_are_caught(fresh_copy):
-    from autograder.release.leakcheck import _collect_secrets
+    from autograder.release.owned import collect_owned as _collect_secrets
     answers = _collect_secrets(SOLUTIONS_DIR, SUITES_DIR, LESSONS).answers
     if not answers:
         pytest.skip("lesson 1 has no answer key yet (no Q<n> constants in its reference, "
-                    "no ANSWERS/QUESTIONS in autograder/suites/lesson1.py)")
+                    "no QUESTIONS in autograder/suites/lesson1.py)")
     release = fresh_copy()
     name, (value, _) = sorted(answers.items())[0]
     lesson1 = lesson_by_number(1)

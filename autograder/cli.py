@@ -28,8 +28,10 @@ def cli() -> None:
               help=f"Wall-clock seconds allowed per lesson of a submission (default: {DEFAULT_LESSON_TIMEOUT:g}).")
 @click.option("--force", is_flag=True,
               help="Regrade every submission, even those whose result is up to date.")
+@click.option("--roster", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="GitHub Classroom roster CSV: also write roster.md, canvas.csv and gradescope.csv, keyed by student.")
 def grade(submissions: tuple[Path, ...], out: Path, jobs: int | None, lessons: str | None,
-          timeout: float | None, force: bool) -> None:
+          timeout: float | None, force: bool, roster: Path | None) -> None:
     """Grade SUBMISSION folders or zips, or folders of them, each in isolation.
 
     A folder of submissions holds one sub-folder (e.g. a cloned assignment-username
@@ -48,9 +50,20 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int | None, lessons: s
         raise click.BadParameter(str(exc).strip("'\""), param_hint="--lessons") from None
     if out.exists() and not out.is_dir():
         raise click.BadParameter(f"{out} exists and is not a folder", param_hint="--out")
+    roster_rows = None
+    if roster is not None:
+        from autograder.roster import RosterError, read_roster
+        try:
+            roster_rows = read_roster(roster)
+        except RosterError as exc:
+            raise click.BadParameter(str(exc), param_hint="--roster") from None
     options = {} if timeout is None else {"timeout": timeout}
     run = grading.main(submissions=list(submissions), out=out, jobs=jobs, lessons=lessons,
                        force=force, echo=click.echo, **options)
+    if roster_rows is not None and not run.interrupted:
+        from autograder.gradebook import export_for_roster
+        export_for_roster(run.out, [p.name for p in run.planned], run.rows, roster_rows,
+                          parse_lesson_list(lessons), echo=click.echo)
     if run.interrupted:
         sys.exit(130)
     if not run.complete:

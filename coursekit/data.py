@@ -50,6 +50,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 __all__ = [
@@ -412,18 +413,38 @@ def _staging_root(located: _Located) -> Path:
     return base
 
 
+def _read_staged_subset(root: Path, name: str) -> torch.Tensor:
+    """The staged subset file ``name`` as uint8: images ``(N, 28, 28)``, labels ``(N,)``.
+
+    Hand-written on purpose: the grader's trusted process reads only the committed subset, and
+    ``torchvision.datasets`` imports all of torchvision (models, ops, its C extension: about
+    90 MB more in every grading process, too much for Gradescope's 768 MB). ``_check_idx`` has
+    validated the header and the size, so what is left is the body after the header.
+    ``tests/coursekit`` checks that this gives exactly what torchvision reads.
+    """
+    path = root / "FashionMNIST" / "raw" / name
+    count = _check_idx(path, name)
+    shape = (count, _ROWS, _COLS) if "images" in name else (count,)
+    data = path.read_bytes()
+    body = np.frombuffer(data, dtype=np.uint8, offset=len(data) - count * int(np.prod(shape[1:], dtype=int)))
+    return torch.from_numpy(body.reshape(shape).copy())
+
+
 @functools.lru_cache(maxsize=8)
 def _read_split(located: _Located, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Read one split as uint8 images ``(N, 28, 28)`` and int64 labels ``(N,)`` (cached)."""
-    from torchvision.datasets import FashionMNIST
-
     root = _staging_root(located)
     paths = dict(located.files)
-    try:
-        ds = FashionMNIST(str(root), train=split == "train", download=False)
-    except (AssertionError, RuntimeError, TypeError, ValueError) as exc:
-        raise DataCorruptError(f"torchvision cannot read Fashion-MNIST from {located.folder}: {exc}") from exc
-    images, labels = ds.data, ds.targets
+    if located.kind == "subset":
+        images, labels = (_read_staged_subset(root, f"{_PREFIX[split]}-{part}")
+                          for part in ("images-idx3-ubyte", "labels-idx1-ubyte"))
+    else:
+        from torchvision.datasets import FashionMNIST
+        try:
+            ds = FashionMNIST(str(root), train=split == "train", download=False)
+        except (AssertionError, RuntimeError, TypeError, ValueError) as exc:
+            raise DataCorruptError(f"torchvision cannot read Fashion-MNIST from {located.folder}: {exc}") from exc
+        images, labels = ds.data, ds.targets
     image_file = paths[f"{_PREFIX[split]}-images-idx3-ubyte"]
     label_file = paths[f"{_PREFIX[split]}-labels-idx1-ubyte"]
     if images.shape[0] != labels.shape[0]:

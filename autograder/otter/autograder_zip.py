@@ -3,6 +3,9 @@
 What the zip holds, and why:
 - Otter's own files (``run_autograder``, ``run_otter.py``, ``setup.sh``, ``environment.yml`` with
   our ``requirements.txt`` added to Otter's), written by ``otter generate``;
+- ``constraints.txt``, the repository's pins: the image installs exactly those versions (the
+  project's dependencies pinned, everything else constrained by ``-c``), with PyTorch's CPU
+  wheels, so an image built next term is the one tested today;
 - ``otter_config.json``: the :class:`~autograder.otter.plugin.IsolatedGrading` plugin and the
   lesson it grades;
 - ``tests/isolated_engine.py``: a 0-point placeholder Otter test (Otter needs a tests folder;
@@ -27,6 +30,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from autograder.lessons import REPO_ROOT, Lesson
 from autograder.otter.plugin import DEFAULT_TIMEOUT, PLUGIN_NAME
 
@@ -35,6 +41,17 @@ SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints"}
 SKIPPED_SUFFIXES = {".pyc", ".pyo"}
 CPU_WHEELS = "--extra-index-url https://download.pytorch.org/whl/cpu"
 """Gradescope has no GPU: take torch's CPU wheels (a fraction of the CUDA wheels' size)."""
+CPU_BUILDS = ("torch", "torchvision")
+"""Packages pinned to their ``+cpu`` build, so the image can never fall back to a CUDA wheel."""
+CONSTRAINTS = "constraints.txt"
+SOURCE_DIR = "/autograder/source"
+"""Where Gradescope (and Otter's Docker image) unpacks the zip before running ``setup.sh``."""
+OTTER_ENTRY = 'run_autograder("/autograder")'
+"""The last line of the ``run_otter.py`` that ``otter generate`` writes (Gradescope runs it)."""
+GRADABLE_ENTRY = ('from autograder.otter.upload import make_gradable\n'
+                  '    make_gradable("/autograder/submission")\n'
+                  '    ' + OTTER_ENTRY)
+"""The same, after making any upload gradable by Otter (see :func:`~.upload.make_gradable`)."""
 PLACEHOLDER_TEST = """\
 # A 0-point placeholder: Otter needs a tests folder, and the IsolatedGrading plugin replaces
 # every result Otter computes with those of the course's isolated engine.
@@ -70,12 +87,40 @@ def otter_config(lesson: Lesson, timeout: float = DEFAULT_TIMEOUT) -> dict[str, 
 
 def requirements() -> list[str]:
     """What Gradescope's image needs besides Otter: the project's dependencies (pyproject.toml)
-    without Otter itself (``otter generate`` adds the Otter version that made the zip)."""
-    lines = [CPU_WHEELS]
+    pinned to the versions of ``constraints.txt`` (CPU builds of :data:`CPU_BUILDS`), and the
+    constraints file itself for every other package. Otter itself is left out: ``otter
+    generate`` adds the Otter version that made the zip (the constraints pin it too)."""
+    return [CPU_WHEELS, f"-c {SOURCE_DIR}/{CONSTRAINTS}",
+            *pinned_dependencies(cpu_builds=True, skip=("otter-grader",))]
+
+
+def pinned_dependencies(*, cpu_builds: bool = False, skip: tuple[str, ...] = ()) -> list[str]:
+    """The project's dependencies (pyproject.toml) as ``name==version`` lines, versions from
+    ``constraints.txt`` (``+cpu`` builds of :data:`CPU_BUILDS` when ``cpu_builds``), without
+    the packages named in ``skip``. Raises :class:`OtterGenerateError` for a dependency
+    without a pin."""
+    pins = pinned_versions()
+    lines = []
     for spec in project_dependencies():
-        if not re.match(r"otter-grader\b", spec):
-            lines.append(spec)
+        name = canonicalize_name(Requirement(spec).name)
+        if name in skip:
+            continue
+        if name not in pins:
+            raise OtterGenerateError(f"{spec} (pyproject.toml) has no pin in {CONSTRAINTS}; add one")
+        lines.append(f"{name}=={pins[name]}{'+cpu' if cpu_builds and name in CPU_BUILDS else ''}")
     return lines
+
+
+def pinned_versions() -> dict[str, str]:
+    """``{canonical package name: version}`` from the repository's ``constraints.txt``."""
+    pins = {}
+    for line in (REPO_ROOT / CONSTRAINTS).read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            requirement = Requirement(line)
+            (specifier,) = requirement.specifier
+            pins[canonicalize_name(requirement.name)] = specifier.version
+    return pins
 
 
 def project_dependencies() -> list[str]:
@@ -122,9 +167,28 @@ def build_autograder_zip(lesson: Lesson, destination: Path, timeout: float = DEF
         if done.returncode != 0 or not archive.exists():
             raise OtterGenerateError(f"otter generate failed for lesson {lesson.number}:\n"
                                      f"{done.stdout}\n{done.stderr}")
+        archive = with_gradable_entry(archive, stage / "patched.zip")
         with zipfile.ZipFile(archive, "a", zipfile.ZIP_DEFLATED) as zf:
+            zf.write(REPO_ROOT / CONSTRAINTS, CONSTRAINTS)
             for rel in package_files():
                 zf.write(REPO_ROOT / rel, rel.as_posix())
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(archive, destination)
+    return destination
+
+
+def with_gradable_entry(archive: Path, destination: Path) -> Path:
+    """A copy of Otter's zip whose ``run_otter.py`` first calls :func:`~.upload.make_gradable`
+    (so a lone lesson file, or a zip with it anywhere, reaches the plugin instead of Otter's
+    "No gradable files found")."""
+    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "run_otter.py":
+                text = data.decode("utf-8")
+                if text.count(OTTER_ENTRY) != 1:
+                    raise OtterGenerateError(f"run_otter.py of this Otter version has no single "
+                                             f"{OTTER_ENTRY!r} line to extend:\n{text}")
+                data = text.replace(OTTER_ENTRY, GRADABLE_ENTRY).encode("utf-8")
+            target.writestr(info, data)
     return destination

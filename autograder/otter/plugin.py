@@ -6,11 +6,14 @@ in that kernel, so it can rewrite its own score (wrap ``Checker.check``, call ``
 pickle a forged result) or run code in the grading process itself. This plugin takes the score
 out of Otter's hands, at three of its events:
 
-1. ``before_grading`` (before anything from the submission is read or executed): everything the
-   student uploaded is packed into a private zip and removed from Otter's submission folder,
-   ``.OTTER_LOG`` included. The zip is graded by ``python -m autograder grade`` (the course's
-   engine: every lesson in its own sandboxed worker process, only plain data coming back), run
-   from the unpacked ``autograder.zip``, and its ``results.json`` is kept in this process's memory.
+1. ``before_grading`` (before anything from the submission is read or executed): the lesson's
+   file is taken from whatever the student uploaded (the export zip, the file alone, a zip with
+   it anywhere: see :mod:`.upload`), put alone into a private zip at its lesson path, and
+   everything uploaded is removed from Otter's submission folder, ``.OTTER_LOG`` included. The
+   zip is graded by ``python -m autograder grade`` (the course's engine: every lesson in its own
+   sandboxed worker process, only plain data coming back), run from the unpacked
+   ``autograder.zip``, and its ``results.json`` is kept in this process's memory. An upload
+   without a usable lesson file scores 0 with a message that says what to upload.
 2. ``before_execution``: Otter executes a placeholder notebook instead of the student's, so no
    student code runs in Otter's kernel at all (and no training run slows grading down).
 3. ``after_grading``: the results Otter read back from its kernel are replaced by the engine's,
@@ -46,6 +49,8 @@ ENGINE_SUBMISSION = "submission"
 """The name the engine gives the submission (the private zip is ``submission.zip``)."""
 OTTER_OWNED = {"tests"}
 """Entries of Otter's submission folder that Otter itself put there (its copy of the zip's tests)."""
+OTTER_ADDED = frozenset({*OTTER_OWNED, "__init__.py"})
+"""Top-level entries that are never the student's (Otter also writes an empty ``__init__.py``)."""
 PLACEHOLDER_TEXT = ("This submission is graded by the course's isolated engine "
                     "(`python -m autograder grade`); the notebook itself is not executed.")
 
@@ -77,14 +82,25 @@ class IsolatedGrading(AbstractOtterPlugin):
 
     def grade(self, submission_file: Path, source: Path, workdir: Path) -> tuple[dict[str, Any], str]:
         """Take the upload out of Otter's hands and grade it with the engine."""
+        from autograder.lessons import lesson_by_number
+        from autograder.otter.upload import UploadError, lesson_file
+
+        lesson = lesson_by_number(self.lesson)
         private_zip = workdir / f"{ENGINE_SUBMISSION}.zip"
         try:
-            pack_submission(submission_file.parent, private_zip)
+            try:
+                student_file = lesson_file(submission_file.parent, lesson, skip_top=OTTER_ADDED)
+            except UploadError as exc:
+                student_file, problem = None, str(exc)
             clear_submission(submission_file.parent)
             write_placeholder(submission_file)
         except OSError as exc:
             reason = f"the uploaded files could not be read ({exc.strerror or type(exc).__name__})."
             return failure_results(lesson_points(self.lesson), reason, ""), reason
+        if student_file is None:
+            return upload_problem_results(lesson.points, problem), problem
+        with zipfile.ZipFile(private_zip, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(lesson.relative_path, student_file)
         return run_engine(private_zip, workdir / "out", source=source, lesson=self.lesson,
                           timeout=self.timeout)
 
@@ -169,20 +185,6 @@ class EngineGradingResults(GradingResults):
         return copy.deepcopy(self.engine)
 
 
-def pack_submission(folder: Path, archive: Path) -> None:
-    """Zip what the student uploaded (everything but Otter's own ``tests/``); links are skipped."""
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for dirpath, dirnames, filenames in os.walk(folder):
-            here = Path(dirpath)
-            rel_dir = here.relative_to(folder)
-            dirnames[:] = sorted(d for d in dirnames if not (here / d).is_symlink()
-                                 and not (rel_dir == Path(".") and d in OTTER_OWNED))
-            for name in sorted(filenames):
-                path = here / name
-                if path.is_file() and not path.is_symlink():
-                    zf.write(path, (rel_dir / name).as_posix())
-
-
 def clear_submission(folder: Path) -> None:
     """Remove everything the student uploaded from Otter's submission folder."""
     for entry in folder.iterdir():
@@ -245,15 +247,28 @@ def run_engine(submission: Path, out: Path, *, source: Path, lesson: int,
     return results, log
 
 
+def upload_problem_results(points: float, message: str) -> dict[str, Any]:
+    """A zero-score result for an upload without a usable lesson file: ``message`` tells the
+    student what to upload instead."""
+    return zero_results(points, "Upload", message, f"Not graded: {message}", "")
+
+
 def failure_results(points: float, reason: str, log: str) -> dict[str, Any]:
     """A zero-score result that says why (the engine's log only for the instructor)."""
-    tests = [{"name": "Grading", "score": 0.0, "max_score": points, "status": "failed",
-              "visibility": "visible",
-              "output": f"This submission could not be graded: {reason} Please tell your instructor."}]
+    return zero_results(points, "Grading",
+                        f"This submission could not be graded: {reason} Please tell your instructor.",
+                        f"Not graded: {reason}", log)
+
+
+def zero_results(points: float, name: str, message: str, summary: str, log: str) -> dict[str, Any]:
+    """Gradescope results worth 0 of ``points``: one visible test ``name`` with ``message``,
+    and the engine's ``log`` as a hidden test when there is one."""
+    tests = [{"name": name, "score": 0.0, "max_score": points, "status": "failed",
+              "visibility": "visible", "output": message}]
     if log.strip():
         tests.append({"name": "Grader log (instructors only)", "score": 0.0, "max_score": 0.0,
                       "status": "failed", "visibility": "hidden", "output": log[-8000:]})
-    return {"score": 0.0, "output": f"Total: 0 / {points:g}\nNot graded: {reason}",
+    return {"score": 0.0, "output": f"Total: 0 / {points:g}\n{summary}",
             "visibility": "visible", "stdout_visibility": "hidden", "tests": tests,
             "extra_data": {"status": "error", "max_score": points}}
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder.lessons import ASSIGNMENTS_DIR, LESSONS
+from autograder.lessons import ASSIGNMENTS_DIR, LESSONS, REPO_ROOT
 from autograder.otter import artefacts, main
 from autograder.otter.artefacts import OtterArtefactError, notebook_lessons
+from autograder.otter.autograder_zip import package_files, pinned_dependencies
 from autograder.otter.plugin import PLUGIN_NAME
 
 MASTERS = notebook_lessons(LESSONS)
@@ -46,16 +47,27 @@ def test_stale_assignments_are_refused(tmp_path, monkeypatch):
 
 @needs_masters
 @pytest.mark.slow
-def test_student_folders_are_the_assignments_byte_for_byte(otter_dir):
+def test_student_folders_are_the_assignments_plus_what_runs_them_on_their_own(otter_dir):
+    """Byte for byte the assignments folder (its README extended with a set-up section), plus
+    coursekit/, requirements.txt and pytest.ini (tests/otter/test_student_folder.py runs it)."""
+    kit = {p for p in package_files() if p.parts[0] == "coursekit"}
     for lesson in MASTERS:
         student, source = otter_dir / lesson.folder / "student", ASSIGNMENTS_DIR / lesson.folder
         expected = {p for p in relative_files(source)
                     if not artefacts.GENERATED_PARTS.intersection(p.parts)
                     and p.suffix not in artefacts.GENERATED_SUFFIXES}
-        assert relative_files(student) == expected
-        _, mismatch, errors = filecmp.cmpfiles(source, student, [str(p) for p in expected], shallow=False)
+        added = kit | {Path(artefacts.STUDENT_REQUIREMENTS), Path(artefacts.STUDENT_PYTEST_INI), Path("README.md")}
+        assert relative_files(student) == expected | added
+        same = [str(p) for p in expected if p.name != "README.md"]
+        _, mismatch, errors = filecmp.cmpfiles(source, student, same, shallow=False)
         assert not mismatch and not errors, mismatch + errors
-        assert (student / str(lesson.notebook)).is_file()
+        _, mismatch, errors = filecmp.cmpfiles(REPO_ROOT, student, [str(p) for p in kit], shallow=False)
+        assert not mismatch and not errors, mismatch + errors
+        readme = (student / "README.md").read_text(encoding="utf-8")
+        if (source / "README.md").is_file():
+            assert readme.startswith((source / "README.md").read_text(encoding="utf-8").rstrip("\n"))
+        assert "python -m pip install -r requirements.txt" in readme
+        assert (student / artefacts.STUDENT_REQUIREMENTS).read_text().split() == pinned_dependencies()
 
 
 @needs_masters

@@ -8,7 +8,11 @@ import zipfile
 import pytest
 
 from autograder.lessons import REPO_ROOT, lesson_by_number
-from autograder.otter.autograder_zip import PACKAGES, package_files, requirements
+import yaml
+
+from autograder.otter import autograder_zip
+from autograder.otter.autograder_zip import (PACKAGES, SOURCE_DIR, OtterGenerateError, package_files,
+                                            pinned_versions, project_dependencies, requirements)
 from autograder.otter.plugin import PLUGIN_NAME
 
 
@@ -43,14 +47,27 @@ def test_zip_holds_the_engine_suites_and_data_at_its_root(archive):
     assert all(n.split("/")[0] in {*PACKAGES, "tests"} or "/" not in n for n in names)
 
 
-def test_environment_installs_our_requirements_with_cpu_torch(archive):
-    env = archive.read("environment.yml").decode()
-    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in env
-    assert "torch>=" in env and "numpy>=" in env and "click>=" in env
-    assert env.count("otter-grader") == 1, "otter generate pins Otter itself; ours must not add another"
+def test_environment_installs_the_pinned_versions_with_cpu_torch(archive):
+    """The image is built from constraints.txt (shipped in the zip), never from open ranges."""
+    env = yaml.safe_load(archive.read("environment.yml"))
+    pip = next(item["pip"] for item in env["dependencies"] if isinstance(item, dict))
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in pip
+    assert f"-c {SOURCE_DIR}/constraints.txt" in pip
+    assert archive.read("constraints.txt") == (REPO_ROOT / "constraints.txt").read_bytes()
+    pins = pinned_versions()
+    packages = [line for line in pip if not line.startswith("-")]
+    assert len(packages) == len(project_dependencies()), "every dependency of pyproject.toml, otter included"
+    for line in packages:
+        name, _, version = line.partition("==")
+        name = name.split("[")[0]
+        assert version, f"{line} is not pinned"
+        assert version.removesuffix("+cpu") == pins[name], f"{line} differs from constraints.txt"
+    assert f"torch=={pins['torch']}+cpu" in pip and f"torchvision=={pins['torchvision']}+cpu" in pip
+    assert [line for line in pip if line.startswith("otter-grader")] == \
+        [f"otter-grader[grading,plugins]=={pins['otter-grader']}"], "Otter once, at the pinned version"
 
 
-def test_requirements_come_from_pyproject():
-    text = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    for line in requirements()[1:]:
-        assert f'"{line}"' in text
+def test_a_dependency_without_a_pin_is_refused(monkeypatch):
+    monkeypatch.setattr(autograder_zip, "project_dependencies", lambda: ["torch>=2.2", "left-pad>=1.0"])
+    with pytest.raises(OtterGenerateError, match="left-pad>=1.0 .* has no pin in constraints.txt"):
+        requirements()

@@ -12,8 +12,9 @@ import nbformat
 import pytest
 from otter.test_files import GradingResults
 
+from autograder.otter import plugin as plugin_module
 from autograder.otter.plugin import (EngineGradingResults, IsolatedGrading, clear_submission,
-                                     failure_results, pack_submission, run_engine, write_placeholder)
+                                     failure_results, run_engine, write_placeholder)
 
 ENGINE_RESULTS = {
     "score": 3.0,
@@ -44,12 +45,34 @@ def uploaded(folder: Path) -> Path:
     return folder
 
 
-def test_pack_takes_the_students_files_but_not_otters_tests_or_links(tmp_path):
+def test_grading_sends_the_engine_only_the_lesson_file_at_its_lesson_path(tmp_path, monkeypatch):
     folder = uploaded(tmp_path / "submission")
-    pack_submission(folder, tmp_path / "private.zip")
-    with zipfile.ZipFile(tmp_path / "private.zip") as zf:
-        assert sorted(zf.namelist()) == [".OTTER_LOG", "autoencoder.py", "autoencoders.ipynb",
-                                         "extra/notes.txt"]
+    sent = {}
+
+    def engine(private_zip, out, **kwargs):
+        with zipfile.ZipFile(private_zip) as zf:
+            sent.update({name: zf.read(name) for name in zf.namelist()})
+        return ENGINE_RESULTS, "log"
+
+    monkeypatch.setattr(plugin_module, "run_engine", engine)
+    plugin = IsolatedGrading(str(folder / "autoencoders.ipynb"), {}, {"lesson": 2})
+    results, _ = plugin.grade(folder / "autoencoders.ipynb", tmp_path / "source", tmp_path)
+    assert results == ENGINE_RESULTS
+    assert sent == {"02-autoencoders/autoencoder.py": b"x = 1\n"}
+    assert sorted(p.name for p in folder.iterdir()) == ["autoencoders.ipynb", "tests"]
+
+
+def test_an_upload_without_the_lesson_file_scores_zero_and_says_what_to_upload(tmp_path, monkeypatch):
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "my_autoencoder.py").write_text("x = 1\n")
+    monkeypatch.setattr(plugin_module, "run_engine", lambda *a, **k: pytest.fail("nothing to grade"))
+    plugin = IsolatedGrading(str(folder / "my_autoencoder.py"), {}, {"lesson": 2})
+    results, _ = plugin.grade(folder / "my_autoencoder.py", tmp_path / "source", tmp_path)
+    assert results["score"] == 0 and results["tests"][0]["max_score"] == 30
+    message = results["tests"][0]["output"]
+    assert "no file named `autoencoder.py`" in message and "`my_autoencoder.py`" in message
+    assert "grader.export()" in message and "tell your instructor" not in message
 
 
 def test_clear_leaves_only_otters_tests_and_a_placeholder(tmp_path):

@@ -138,10 +138,7 @@ def plan_view(repo_root: str, hidden: Iterable[str], loaded_files: Iterable[str]
     are covered by an empty, unreadable file system."""
     repo_root = os.path.realpath(repo_root)
     hidden_real = [os.path.realpath(h) for h in hidden]
-    wanted = [p for p in SYSTEM_PATHS if os.path.lexists(p)]
-    for entry in [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *sys.path]:
-        if entry and os.path.isdir(entry) and not _inside(repo_root, os.path.realpath(entry)):
-            wanted.append(entry)  # not the repository itself, nor a folder that holds it
+    wanted = view_folders(repo_root)
     directories: list[str] = []
     bound: list[str] = []  # real paths of the folders bound so far
     for path in sorted(set(wanted), key=lambda p: (p.count("/"), p)):
@@ -156,6 +153,27 @@ def plan_view(repo_root: str, hidden: Iterable[str], loaded_files: Iterable[str]
              and not any(_inside(f, h) for h in hidden_real)]
     covered = sorted({h for h in hidden_real if os.path.isdir(h) and any(_inside(h, b) for b in bound)})
     return View(tuple(directories), tuple(files), tuple(covered))
+
+
+def view_folders(repo_root: str) -> list[str]:
+    """The folders a worker's view may bind: the system folders and the Python installation
+    (every ``sys.path`` entry that is not the repository or above it)."""
+    repo_root = os.path.realpath(repo_root)
+    wanted = [p for p in SYSTEM_PATHS if os.path.lexists(p)]
+    for entry in [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *sys.path]:
+        if entry and os.path.isdir(entry) and not _inside(repo_root, os.path.realpath(entry)):
+            wanted.append(entry)  # not the repository itself, nor a folder that holds it
+    return wanted
+
+
+def hidden_in_view(repo_root: str, hidden: Iterable[str]) -> list[str]:
+    """Of the ``hidden`` paths, those a worker's view could otherwise show: inside the
+    repository or inside one of :func:`view_folders`. Only these are told to the fork server,
+    so the paths of a run's submissions and output (usually elsewhere) never enter the memory
+    that every worker inherits. Run in the grader, whose ``sys.path`` holds the fork server's
+    (same interpreter; the fork server adds nothing), so nothing the view needs is left out."""
+    roots = [os.path.realpath(repo_root)] + [os.path.realpath(f) for f in view_folders(repo_root)]
+    return [h for h in hidden if any(_inside(os.path.realpath(h), r) for r in roots)]
 
 
 def loaded_repository_files(repo_root: str) -> list[str]:

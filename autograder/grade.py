@@ -31,6 +31,7 @@ from autograder import __version__
 from autograder.lessons import LESSONS, REPO_ROOT, SUITES_DIR, Lesson, parse_lesson_list
 from autograder.progress import Progress
 from autograder.report import SubmissionResult, read_results, write_submission
+from autograder.seeds import course_secret, secret_id
 from autograder.submission import (OpenedSubmission, SubmissionError, assign_names, content_hash,
                                    expand_inputs, locate, submission_name)
 from autograder.summary import write_gradebook
@@ -77,12 +78,13 @@ def grading_code_hash(lessons: tuple[Lesson, ...]) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(path: Path, lessons: tuple[Lesson, ...], timeout: float, code_hash: str) -> str:
+def fingerprint(path: Path, lessons: tuple[Lesson, ...], timeout: float, code_hash: str,
+                secret: bytes) -> str:
     """What a result depends on: the submission's lesson files (or zip bytes), the lessons
-    graded, the time allowed, the grader's version and its grading code. Equal fingerprints
-    mean a re-grade would give the same result."""
+    graded, the time allowed, the grader's version, its grading code and the course secret
+    (which decides the seeds). Equal fingerprints mean a re-grade would give the same result."""
     settings = {"grader": __version__, "lessons": [lesson.number for lesson in lessons],
-                "timeout": float(timeout), "code": code_hash,
+                "timeout": float(timeout), "code": code_hash, "secret": secret_id(secret),
                 "content": content_hash(path, lessons)}
     text = json.dumps(settings, sort_keys=True)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
@@ -127,8 +129,9 @@ class LessonCache:
 def grade_submission(path: Path, lessons: tuple[Lesson, ...], spawn: Spawner,
                      timeout: float = DEFAULT_LESSON_TIMEOUT, *, name: str | None = None,
                      tmp_root: Path | None = None, key: str = "",
-                     cache: LessonCache | None = None) -> SubmissionResult:
-    """Grade one submission (folder or zip); never raises for anything in the submission."""
+                     cache: LessonCache | None = None, secret: bytes) -> SubmissionResult:
+    """Grade one submission (folder or zip), each lesson with the seeds that ``secret`` and its
+    file give (:mod:`autograder.seeds`); never raises for anything in the submission."""
     from autograder.runner import failed_lesson, grade_lesson
     from autograder.suite import load_suite
 
@@ -142,7 +145,7 @@ def grade_submission(path: Path, lessons: tuple[Lesson, ...], spawn: Spawner,
 
                 def compute(lesson: Lesson = lesson, file: Path | None = file) -> Any:
                     return grade_lesson(lesson, file, spawn, timeout,
-                                        located.problems.get(lesson.number, ""))
+                                        located.problems.get(lesson.number, ""), secret=secret)
 
                 if file is None or cache is None:
                     result.lessons.append(compute())
@@ -203,9 +206,10 @@ def plan(submissions: list[Path], out: Path, lessons: tuple[Lesson, ...], timeou
     """The run's submissions (folders of submissions expanded), each with its fingerprint."""
     inputs = expand_inputs([p.resolve() for p in submissions], lessons, exclude=(out,))
     code_hash = grading_code_hash(lessons)
+    secret = course_secret(out)
     planned = []
     for path, name in zip(inputs, assign_names(inputs)):
-        key = fingerprint(path, lessons, timeout, code_hash)
+        key = fingerprint(path, lessons, timeout, code_hash, secret)
         previous = None if force else read_results(out / name)
         up_to_date = previous is not None and previous["extra_data"].get("fingerprint") == key
         planned.append(Planned(path, name, key, up_to_date))
@@ -319,6 +323,7 @@ def _grade_all(run: BulkRun, todo: list[Planned], lessons: tuple[Lesson, ...], j
     preparing.start()
     unpacked = Path(tempfile.mkdtemp(prefix="gf-unpacked-"))  # zips, hidden from workers too
     inputs = [p.path for p in todo]
+    secret = course_secret(run.out)
     bar = Progress(total=len(run.planned), done=len(run.planned) - len(todo), echo=echo, bar=progress)
     try:
         with Sandbox(limits=Limits(), hidden_paths=hidden_paths(run.out, inputs) + [unpacked]) as sandbox:
@@ -329,7 +334,7 @@ def _grade_all(run: BulkRun, todo: list[Planned], lessons: tuple[Lesson, ...], j
 
             def one(item: Planned) -> SubmissionResult:
                 result = grade_submission(item.path, lessons, workers.spawn, timeout, name=item.name,
-                                          tmp_root=unpacked, key=item.key, cache=cache)
+                                          tmp_root=unpacked, key=item.key, cache=cache, secret=secret)
                 if workers.stopping.is_set():
                     raise Interrupted()  # its workers may have been killed: not a real result
                 write_submission(result, run.out)

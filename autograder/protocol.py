@@ -34,7 +34,7 @@ MAX_HEADER_BYTES = 4 * 1024 * 1024
 MAX_PAYLOAD_BYTES = 512 * 1024 * 1024
 MAX_DEPTH = 32           # nesting levels of one value
 MAX_ITEMS = 100_000      # entries of one list, tuple or dict
-MAX_NODES = 1_000_000    # parts of one value, all levels together
+MAX_NODES = 250_000      # parts of one value, all levels together (and JSON values of one header)
 MAX_HANDLES = 10_000     # worker objects named in one value
 MAX_ARRAYS = 10_000      # arrays in one frame
 MAX_DIMS = 8
@@ -172,16 +172,29 @@ def _reject_constant(name: str) -> Any:
     raise ProtocolError(f"bare {name} in a header (non-finite numbers travel tagged)")
 
 
+def check_parse_budget(header_bytes: bytes) -> None:
+    """Refuse a header before parsing it when it may hold more than :data:`MAX_NODES` JSON
+    values: every value after the first needs a ``,``, ``[`` or ``{`` (counted in C, in
+    microseconds), so a header that passes parses in well under a second whatever it holds
+    (4 MB of nested empty lists would otherwise take seconds, with the GIL held). Commas
+    inside strings count too: the budget is an upper bound, never an under-count."""
+    values = header_bytes.count(b",") + header_bytes.count(b"[") + header_bytes.count(b"{")
+    if values > MAX_NODES:
+        raise ProtocolError(f"a header of more than {MAX_NODES} values")
+
+
 def unpack(header_bytes: bytes, payload: bytes, max_payload: int = MAX_PAYLOAD_BYTES
            ) -> tuple[Any, list[np.ndarray]]:
     """Parse and validate a frame's header and payload into ``(body, arrays)``.
 
     Every array spec must name an allowed dtype and a shape whose bytes lie inside the
-    payload; together they must cover the payload exactly. Malformed JSON, bare ``NaN`` or
+    payload; together they must cover the payload exactly. A header over the parse budget
+    (:func:`check_parse_budget`), malformed JSON, bare ``NaN`` or
     ``Infinity``, integers too long to parse and nesting too deep for the parser all raise
     :class:`ProtocolError`."""
     if len(header_bytes) > MAX_HEADER_BYTES or len(payload) > max_payload:
         raise ProtocolError("frame over the size limit")
+    check_parse_budget(header_bytes)
     try:
         header = json.loads(header_bytes.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

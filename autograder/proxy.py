@@ -6,10 +6,18 @@ handle become requests to the worker; what comes back is decoded by
 :class:`RemoteObject` for objects that stay in the worker. Errors raised by the student's
 code come back as :class:`StudentError`, a grader-side exception that carries the student's
 exception type name, message and traceback as text.
+
+Every request carries a fresh random id that its reply must repeat. A reply to another
+request, or bytes the worker sent before it was asked, lose the worker: a worker cannot queue
+answers ahead of questions. Replies are read, parsed and decoded outside the test turn
+(:func:`autograder.turns.waiting_for_worker`), within the test's own time, so a slow or
+hostile reply costs only its own submission.
 """
 
 from __future__ import annotations
 
+import secrets
+import select
 import socket
 import time
 from typing import Any, Callable
@@ -18,7 +26,7 @@ import numpy as np
 
 from autograder import protocol
 from autograder.protocol import HARNESS_ID, STUDENT_ID
-from autograder.turns import waiting_for_worker
+from autograder.turns import clock, waiting_for_worker
 
 
 class StudentError(Exception):
@@ -90,6 +98,7 @@ class SocketTransport(Transport):
         deadline = time.monotonic() + timeout
         self.sock.settimeout(timeout)
         try:
+            self._refuse_unsolicited()
             protocol.send_frame(self.sock, frame)
             return protocol.recv_frame(self.sock, self.max_payload, deadline)
         except protocol.ProtocolError as exc:
@@ -101,6 +110,17 @@ class SocketTransport(Transport):
         except (EOFError, ConnectionError, OSError) as exc:
             raise WorkerLost("the process running your code died (it exited, crashed, or hit a "
                              f"memory/CPU/process limit): {exc}") from None
+
+    def _refuse_unsolicited(self) -> None:
+        """Nothing may be waiting before a request is sent: a worker answers only when asked."""
+        poll = select.poll()  # not select.select: it fails for descriptors over 1023
+        poll.register(self.sock, select.POLLIN)
+        if not poll.poll(0):
+            return
+        if self.sock.recv(1, socket.MSG_PEEK):
+            raise WorkerLost("your code sent the grader data it had not asked for (only the "
+                             "grader's own worker code may write to its connection)")
+        raise EOFError("the worker closed the connection")
 
     def close(self) -> None:
         try:
@@ -123,19 +143,28 @@ class WorkerClient:
     def remaining(self) -> float:
         if self.deadline == float("inf"):
             return self.default_timeout
-        return self.deadline - time.monotonic()
+        return self.deadline - clock()
 
     def request(self, request: dict[str, Any]) -> Any:
+        request_id = secrets.randbits(62)
         arrays: list[np.ndarray] = []
-        body = protocol.encode(request, arrays, self._ref_of)
+        body = protocol.encode({**request, "id": request_id}, arrays, self._ref_of)
         with waiting_for_worker():  # other threads may check their results meanwhile
             header, payload = self.transport.exchange(protocol.pack(body, arrays), self.remaining())
-        response, response_arrays = protocol.unpack(header, payload)
-        if not isinstance(response, dict) or len(response) != 1:
-            raise protocol.ProtocolError("malformed response")
-        (kind, value), = response.items()
+            try:
+                response, response_arrays = protocol.unpack(header, payload)
+            except protocol.ProtocolError as exc:  # the stream cannot be trusted after it
+                raise WorkerLost(f"your code sent the grader a reply it cannot accept ({exc})") from None
+            if not isinstance(response, dict) or response.get("id") != request_id or len(response) != 2:
+                raise WorkerLost("your code sent the grader a reply to a question it had not asked")
+            (kind, value), = ((k, v) for k, v in response.items() if k != "id")
+            if kind == "ok":
+                result = protocol.decode(value, response_arrays, self._handle)
+            if self.remaining() < 0:
+                raise WorkerLost("your code's reply took longer than the time allowed to read",
+                                 timed_out=True)
         if kind == "ok":
-            return protocol.decode(value, response_arrays, self._handle)
+            return result
         if kind == "rejected":
             raise protocol.RejectedValue(str(value)[:2000])
         if kind == "error" and isinstance(value, dict):

@@ -13,7 +13,9 @@ feedback the student would read; the summary lists each test's points and the to
 
 The lesson is graded once, at its first selected test (the tests share a worker, as in a bulk
 run); each pytest item then reports its own result. ``-k`` matches a test's function name or
-``task_N_M``. The hooks are loaded by ``autograder/suites/conftest.py``.
+``task_N_M``. The hooks are loaded by ``autograder/suites/conftest.py``. The seeds come from
+``$GF_GRADER_SECRET`` (set it to a bulk run's ``DIR/.grader-secret`` to reproduce that run's
+result), else from a fresh random secret (:mod:`autograder.seeds`).
 """
 
 from __future__ import annotations
@@ -113,6 +115,7 @@ def _grade(config: pytest.Config, lesson: Lesson, tests: list[GradedTest]) -> An
     from autograder.grade import DEFAULT_LESSON_TIMEOUT, hidden_paths
     from autograder.runner import grade_lesson
     from autograder.sandbox import Limits, Sandbox
+    from autograder.seeds import course_secret
     from autograder.submission import OpenedSubmission, SubmissionError, locate
 
     option = config.getoption("submission")
@@ -131,7 +134,8 @@ def _grade(config: pytest.Config, lesson: Lesson, tests: list[GradedTest]) -> An
         sandbox = stack.enter_context(Sandbox(limits=Limits(),
                                               hidden_paths=hidden_paths(scratch, [submission])))
         return grade_lesson(lesson, located.files.get(lesson.number), sandbox.spawn, timeout,
-                            located.problems.get(lesson.number, ""), tests=tests)
+                            located.problems.get(lesson.number, ""), tests=tests,
+                            secret=course_secret(None))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -14,7 +14,7 @@ import io
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,10 @@ if TYPE_CHECKING:  # importing the runner imports torch: not needed to read or w
     from autograder.runner import LessonResult
 
 STATUS_ORDER = ("ok", "partial", "error", "timeout")
+MAX_OUTPUT_BYTES = 8 * 1024      # one test's output, a lesson's message (UTF-8)
+MAX_FILE_BYTES = 1024 * 1024     # results.json or feedback.md of one submission
+MIN_OUTPUT_BYTES = 128           # the hardest cap write_submission falls back to
+TRUNCATED = "\n… [truncated]"
 
 
 @dataclass
@@ -79,6 +83,24 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def capped(text: str, limit: int = MAX_OUTPUT_BYTES) -> str:
+    """``text`` if its UTF-8 form fits in ``limit`` bytes; else its start and :data:`TRUNCATED`,
+    ``limit`` bytes in all (never a split character)."""
+    data = text.encode("utf-8", errors="replace")
+    if len(data) <= limit:
+        return text
+    keep = max(0, limit - len(TRUNCATED.encode("utf-8")))
+    return data[:keep].decode("utf-8", errors="ignore") + TRUNCATED
+
+
+def capped_result(result: SubmissionResult, limit: int = MAX_OUTPUT_BYTES) -> SubmissionResult:
+    """A copy of ``result`` whose student-derived texts are :func:`capped` to ``limit`` bytes."""
+    lessons = [replace(lesson, message=capped(lesson.message, limit),
+                       tests=[replace(test, output=capped(test.output, limit)) for test in lesson.tests])
+               for lesson in result.lessons]
+    return replace(result, lessons=lessons, problem=capped(result.problem, limit))
+
+
 def _fmt(points: float) -> str:
     return f"{points:g}"
 
@@ -124,7 +146,8 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
             "submission": result.name,
             "status": result.status,
             "max_score": result.max_score,
-            "lessons": {l.lesson.key: {"score": l.score, "max_score": l.lesson.points, "status": l.status}
+            "lessons": {l.lesson.key: {"score": l.score, "max_score": l.lesson.points, "status": l.status,
+                                       **({"seeds": l.seeds.as_dict()} if l.seeds else {})}
                         for l in result.lessons},
         },
     }
@@ -157,13 +180,29 @@ def results_json(result: SubmissionResult) -> str:
     return json.dumps(gradescope_results(result), indent=2, ensure_ascii=False) + "\n"
 
 
+def submission_files(result: SubmissionResult) -> tuple[str, str]:
+    """The texts of ``feedback.md`` and ``results.json``, each at most :data:`MAX_FILE_BYTES`:
+    outputs are capped to :data:`MAX_OUTPUT_BYTES`, then halved until both files fit (JSON
+    escapes can make a capped output six times longer)."""
+    limit = MAX_OUTPUT_BYTES
+    while True:
+        shown = capped_result(result, limit)
+        feedback, results = feedback_markdown(shown), results_json(shown)
+        fits = max(len(feedback.encode("utf-8")), len(results.encode("utf-8"))) <= MAX_FILE_BYTES
+        if fits or limit <= MIN_OUTPUT_BYTES:
+            return feedback, results
+        limit = max(MIN_OUTPUT_BYTES, limit // 2)
+
+
 def write_submission(result: SubmissionResult, out_dir: Path) -> Path:
-    """Write ``<out>/<name>/feedback.md``, then ``results.json``; returns the folder."""
+    """Write ``<out>/<name>/feedback.md``, then ``results.json`` (:func:`submission_files`);
+    returns the folder."""
     folder = out_dir / result.name
     for stale in folder.glob(".*.tmp"):  # left by a run killed in the middle of a write
         stale.unlink(missing_ok=True)
-    atomic_write(folder / "feedback.md", feedback_markdown(result))
-    atomic_write(folder / "results.json", results_json(result))
+    feedback, results = submission_files(result)
+    atomic_write(folder / "feedback.md", feedback)
+    atomic_write(folder / "results.json", results)
     return folder
 
 

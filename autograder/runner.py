@@ -7,7 +7,6 @@ lesson whose file cannot even be imported gets that one reason on every test.
 
 from __future__ import annotations
 
-import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,13 +16,13 @@ from autograder import protocol
 from autograder.lessons import Lesson
 from autograder.proxy import StudentError, WorkerClient, WorkerLost
 from autograder.sandbox import SandboxError
+from autograder.seeds import LessonSeeds, lesson_seeds
 from autograder.suite import GradedTest, load_suite
-from autograder.turns import test_turn
+from autograder.turns import clock, test_turn
 from coursekit.testing import is_not_implemented
 
 MAX_RESPAWNS = 3
 IMPORT_TIMEOUT = 30.0
-SEED = 0
 
 
 class WorkerLike(Protocol):
@@ -57,6 +56,7 @@ class LessonResult:
     tests: list[TestResult] = field(default_factory=list)
     status: str = "ok"
     message: str = ""
+    seeds: LessonSeeds | None = None
 
     @property
     def score(self) -> float:
@@ -80,13 +80,14 @@ def explain_student_error(exc: StudentError, test: GradedTest) -> str:
     return f"Your code raised {exc.type_name}: {exc.message}\n\n```\n{tail}\n```"
 
 
-def run_test(test: GradedTest, client: WorkerClient, lesson_deadline: float) -> TestResult:
-    """Run one graded test through ``client``; never raises for anything the student did."""
-    client.deadline = min(lesson_deadline, time.monotonic() + test.timeout)
+def run_test(test: GradedTest, client: WorkerClient, lesson_deadline: float, seeds: LessonSeeds) -> TestResult:
+    """Run one graded test through ``client``, the trusted side and the worker seeded with
+    ``seeds``; never raises for anything the student did."""
+    client.deadline = min(lesson_deadline, clock() + test.timeout)
     status, output = "failed", ""
     try:
-        with test_turn(SEED):  # torch's generator is seeded for this test alone (see turns.py)
-            client.seed(SEED)
+        with test_turn(seeds.grader):  # torch's generator is seeded for this test alone (turns.py)
+            client.seed(seeds.worker)
             test.fn(student=client.student(), harness=client.harness())
         status = "passed"
     except AssertionError as exc:
@@ -108,20 +109,23 @@ def run_test(test: GradedTest, client: WorkerClient, lesson_deadline: float) -> 
 
 
 def grade_lesson(lesson: Lesson, student_file: Path | None, spawn: Spawner, timeout: float,
-                 problem: str = "", tests: list[GradedTest] | None = None) -> LessonResult:
-    """Grade one lesson of one submission. ``problem`` explains a missing/duplicated file;
-    ``tests`` selects some of the lesson's tests (default: its whole suite)."""
+                 problem: str = "", tests: list[GradedTest] | None = None, *,
+                 secret: bytes) -> LessonResult:
+    """Grade one lesson of one submission, with the seeds that ``secret`` and the file's bytes
+    give (:mod:`autograder.seeds`). ``problem`` explains a missing/duplicated file; ``tests``
+    selects some of the lesson's tests (default: its whole suite)."""
     tests = load_suite(lesson) if tests is None else tests
     if student_file is None:
         return failed_lesson(lesson, tests, problem or f"`{lesson.relative_path}` was not found.")
-    deadline = time.monotonic() + timeout
-    result = LessonResult(lesson)
+    seeds = lesson_seeds(secret, lesson.number, student_file.read_bytes())
+    deadline = clock() + timeout
+    result = LessonResult(lesson, seeds=seeds)
     worker: WorkerLike | None = None
     respawns = 0
     try:
         for index, test in enumerate(tests):
             if worker is None:
-                out_of_time = time.monotonic() >= deadline
+                out_of_time = clock() >= deadline
                 if respawns > MAX_RESPAWNS or out_of_time:
                     status, reason = (("timeout", "the time allowed for this lesson ran out") if out_of_time
                                       else ("error", "your code crashed the grader's worker too many times"))
@@ -138,7 +142,7 @@ def grade_lesson(lesson: Lesson, student_file: Path | None, spawn: Spawner, time
                     result.status, result.message = status, message
                     break
             try:
-                result.tests.append(run_test(test, worker.client, deadline))
+                result.tests.append(run_test(test, worker.client, deadline, seeds))
             except WorkerLost as lost:
                 status = "timeout" if lost.timed_out else "error"
                 result.tests.append(TestResult(test.name, test.task, test.id, test.points, 0.0,
@@ -161,7 +165,7 @@ def _start_worker(lesson: Lesson, student_file: Path, spawn: Spawner,
     except SandboxError as exc:
         return None, ("error", "The grader could not start an isolated worker for this lesson "
                                f"(a problem on the grading machine, not in your code): {exc}")
-    worker.client.deadline = min(deadline, time.monotonic() + IMPORT_TIMEOUT)
+    worker.client.deadline = min(deadline, clock() + IMPORT_TIMEOUT)
     try:
         worker.client.import_module(str(worker.module_path), lesson.module_name)
     except StudentError as exc:

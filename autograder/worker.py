@@ -77,26 +77,28 @@ class WorkerServer:
         return self.objects[ref_id]
 
     def handle(self, header: bytes, payload: bytes) -> bytes:
-        """Answer one request frame with one response frame."""
+        """Answer one request frame with one response frame, which repeats the request's id."""
+        request_id = None
         try:
             body, arrays = protocol.unpack(header, payload)
             request = protocol.decode(body, arrays, self._lookup)
+            request_id = request.pop("id", None) if isinstance(request, dict) else None
             result = self._dispatch(request)
         except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
             try:
-                return protocol.pack({"error": describe_exception(exc)}, [])
+                return protocol.pack({"id": request_id, "error": describe_exception(exc)}, [])
             except BaseException:  # noqa: BLE001 - e.g. an exception whose str() raises
-                return protocol.pack({"error": {"type": "Exception", "mro": [], "message":
-                                                "an exception that cannot be described",
-                                                "traceback": ""}}, [])
+                return protocol.pack({"id": request_id, "error": {
+                    "type": "Exception", "mro": [], "message": "an exception that cannot be described",
+                    "traceback": ""}}, [])
         out_arrays: list[np.ndarray] = []
         try:
             encoded = protocol.encode(result, out_arrays, self._register)
-            return protocol.pack({"ok": encoded}, out_arrays)
+            return protocol.pack({"id": request_id, "ok": encoded}, out_arrays)
         except protocol.RejectedValue as exc:
-            return protocol.pack({"rejected": str(exc)[:2000]}, [])
+            return protocol.pack({"id": request_id, "rejected": str(exc)[:2000]}, [])
         except BaseException as exc:  # noqa: BLE001
-            return protocol.pack({"error": describe_exception(exc)}, [])
+            return protocol.pack({"id": request_id, "error": describe_exception(exc)}, [])
 
     def _dispatch(self, request: dict[str, Any]) -> Any:
         op = request["op"]

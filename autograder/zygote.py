@@ -29,6 +29,11 @@ Every worker says ``{"ready": ...}`` on its socket once locked down, or ``{"fail
 when a promised protection could not be applied — it never runs student code with less.
 
 Nothing here imports the hidden suites or the solutions, so a worker's memory holds neither.
+Nor does it hold the fork server's state: the grader tells the fork server only the hidden
+paths its view needs (:func:`autograder.confine.hidden_in_view`; never a run's submissions or
+output folder unless they lie inside the Python installation or the repository), and each
+worker empties that state (:func:`forget_fork_server`) before it runs student code, so no
+object, not even one on the stack of frames it inherited, names another submission.
 
 Run as ``python -m autograder.zygote CONTROL_FD [GRADER_PID]``.
 """
@@ -52,6 +57,7 @@ from autograder import confine, landlock, seccomp
 
 PROBE_SOURCE = b"PROBE = True\n"
 PROBE_TIMEOUT = 30.0
+_server: "ForkServer | None" = None  # the running fork server, for forget_fork_server()
 
 
 def _refused_in_child(restrict: Callable[[], None], attempt: Callable[[], None]) -> bool:
@@ -115,6 +121,17 @@ def _quiet_descriptors(keep: int) -> None:
         os.closerange(low + 1, high)
 
 
+def forget_fork_server() -> None:
+    """Empty, in this worker, every object of the fork server it was forked from (its
+    settings, its view with the hidden paths, its children's ids): the frames the worker
+    inherited still reach them, and student code could read them."""
+    global _server
+    server, _server = _server, None
+    if server is not None:
+        server.settings.clear()  # also main()'s local, the same dict
+        server.__dict__.clear()
+
+
 def worker_main(sock: socket.socket, request: dict[str, Any], in_view: bool, parent: int) -> None:
     """Process C (child of ``parent``): limits, identity, environment, then serve student
     requests. Never returns."""
@@ -122,6 +139,8 @@ def worker_main(sock: socket.socket, request: dict[str, Any], in_view: bool, par
     ready = False
     try:
         confine.die_with_parent(parent)
+        forget_fork_server()
+        request.pop("view", None)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         if in_view:
@@ -567,7 +586,8 @@ def main(control_fd: int, grader: int = 0) -> None:
     settings = json.loads(control.recv(1 << 20).decode())
     if settings.get("preload", True):
         preload()
-    server = ForkServer(control, settings)
+    global _server
+    server = _server = ForkServer(control, settings)
     reason = "not requested"
     if settings["namespaces"]:
         reason = server.probe()

@@ -52,7 +52,7 @@ class TaskReport:
         self.errors: list[dict[str, str]] = []
 
     def pytest_collection_modifyitems(self, items: list[Any]) -> None:
-        from coursekit.testing import task_of
+        from coursekit.pytest_plugin import task_of
         self.tasks = {item.nodeid: task_of(item) for item in items}
 
     def pytest_collectreport(self, report: Any) -> None:
@@ -77,17 +77,11 @@ class TaskReport:
 
 
 def _message(report: Any) -> str:
-    """The failure's own message (``AssertionError: ...``), else the end of pytest's report."""
-    crash = getattr(report.longrepr, "reprcrash", None)
-    if crash is not None and getattr(crash, "message", ""):
-        lines = str(crash.message).removeprefix("AssertionError: ").splitlines()
-        # pytest appends its own explanation of the assert statement ("assert None is not None")
-        cut = next((i for i, line in enumerate(lines) if i and line.startswith("assert ")), len(lines))
-        return "\n".join(lines[:cut])
-    if isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:   # a skip: (file, line, reason)
-        return str(report.longrepr[2])
-    text = str(report.longrepr or "").strip()
-    return "\n".join(text.splitlines()[-MESSAGE_LINES:])
+    """A skip's reason, or what a failed test says (:func:`coursekit.pytest_plugin.failure_message`)."""
+    if report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+        return str(report.longrepr[2])           # (file, line, reason)
+    from coursekit.pytest_plugin import failure_message
+    return failure_message(report)
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -60,6 +60,7 @@ __all__ = [
     "clear_cache",
     "describe_source",
     "load_fashion_mnist",
+    "notebook_data",
 ]
 
 CLASS_NAMES: tuple[str, ...] = (
@@ -563,3 +564,45 @@ def describe_source(
     if located.kind == "subset":
         return f"committed subset ({sizes} images) at {located.folder}"
     return f"full Fashion-MNIST ({sizes} images) at {located.folder} ({located.origin})"
+
+
+def notebook_data(*, download: bool = True) -> str:
+    """Choose the data a notebook trains on, print one line that names it, and return its source.
+
+    The full Fashion-MNIST when it is on disk (the places in the module docstring) or, with
+    ``download``, when torchvision can download it into ``<cache>/download``; otherwise the
+    committed subset, with a one-line notice that says how to get the full data. Notebooks
+    call it once, first, and pass the result on: ``load_fashion_mnist(split, source=DATA)``,
+    so a failed download is tried once, not at every load. ``$GF_DATA_SOURCE`` still decides
+    when set (automated runs use ``subset``).
+
+    Returns:
+        ``"full"`` or ``"subset"``.
+
+    Raises:
+        DataNotFoundError: ``$GF_DATA_SOURCE=full`` and the data can be neither found nor
+            downloaded.
+    """
+    source = _normalize_source(None)
+    if source == "subset":
+        print(f"Data: {describe_source('subset')} ({ENV_SOURCE}=subset).")
+        return "subset"
+    found, looked = _locate_full(None)
+    why = "is not on this computer"
+    if found is None and download:
+        try:
+            found = _download()
+        except Exception as exc:  # no network, bad checksum, unwritable cache ...
+            if source == "full":
+                raise _not_found(looked, f"Download into {_download_root()} failed: {exc}\n") from exc
+            why = f"is not on this computer and could not be downloaded ({type(exc).__name__})"
+    if found is None:
+        if source == "full":
+            raise _not_found(looked)
+        print(f"NOTICE: the full Fashion-MNIST {why}, so this notebook uses the committed subset "
+              f"(4,000 train / 1,000 test images) and its results will be weaker than the text says. "
+              f"To get the full data, run this cell again with internet access, or set {ENV_ROOT} "
+              "to a folder holding the four Fashion-MNIST files.")
+        return "subset"
+    print(f"Data: {describe_source('full')}.")
+    return "full"

@@ -41,12 +41,6 @@ def task(task_id: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return mark
 
 
-def task_of(item: Any) -> str | None:
-    """The task id a collected pytest item is marked with (``@task("2.3")`` -> ``"2.3"``), or None."""
-    marker = item.get_closest_marker("task")
-    return str(marker.args[0]) if marker is not None and marker.args else None
-
-
 def import_lesson_module(path: str | Path, module_name: str | None = None) -> ModuleType:
     """Import a lesson file by path (fresh each call) and return the module."""
     file = Path(path).resolve()

@@ -39,7 +39,7 @@ Q1 = None
 #     never photographed. What must the model capture, at least implicitly?
 #       A) P(y | x) for y = "sneaker": a very accurate sneaker classifier
 #       B) the decision boundary between sneakers and the other products
-#       C) the list of training photos, so it can return the closest one
+#       C) the list of training photos, so that it can return the closest one on each request
 #       D) a distribution over images, P(x | y = "sneaker"), that it can draw samples from
 Q2 = None
 
@@ -63,56 +63,63 @@ Q5 = None
 # Q6. You fit one histogram per pixel (784 histograms of grey levels, each over the whole
 #     training set) and generate an image by sampling every pixel independently from its own
 #     histogram. What do the samples look like, and why?
-#       A) like sharp new garments: every pixel follows the data, so the whole image does too
-#       B) like exact training images: histograms memorize the data
-#       C) like speckled noise in the rough area where clothes usually are: each pixel's grey
-#          level is plausible on its own, but the dependencies between pixels (edges, shapes)
-#          are thrown away
-#       D) completely black: a histogram cannot represent grey levels
+#       A) like sharp new garments: each pixel follows the data's grey levels, so the whole
+#          image follows the data too, shapes included
+#       B) like exact training images: 784 histograms store the training set, so a sample is
+#          one of its images
+#       C) like speckled noise where clothes usually are: each pixel is plausible on its own,
+#          but the links between pixels are lost
+#       D) completely black: most pixels are black in most images, so sampling picks black
+#          for almost every pixel
 Q6 = None
 
 # Q7. A classmate says: "Our model's samples look just like real sneakers, so it must have
 #     memorized the training set." Which reply is right?
-#       A) Right: realistic samples prove that the model copies its training images.
-#       B) Wrong, and no generative model can ever memorize: the random noise used at sampling
-#          time makes copies impossible.
-#       C) Right: a network with more parameters than training images always stores them.
-#       D) Not necessarily: find each sample's nearest training image. A model that learned the
-#          distribution makes images close to the data but not copies of it; memorization
-#          would show up as samples at (almost) zero distance from training images.
+#       A) Right: realistic samples prove that the model copies its training images, as
+#          nothing else could look so real.
+#       B) Wrong, and no model can ever memorize: the random noise used at sampling time
+#          makes exact copies impossible.
+#       C) Right: a network with more parameters than training images always stores them and
+#          returns them as samples.
+#       D) Not necessarily: compare each sample with its nearest training image; copies would
+#          sit at almost zero distance.
 Q7 = None
 
 # Q8. A classmate says: "Generating images needs a completely different kind of network from
 #     the classifiers we trained: no layers, losses or gradient descent as we know them."
 #     Which reply is right?
-#       A) Wrong: a decoder uses the same building blocks (linear and (transposed) convolution
-#          layers, ReLU, sigmoid) and is trained with a loss, backpropagation and Adam; what
-#          changes is what the network outputs and what the loss asks of it.
-#       B) Right: generative models are trained without backpropagation.
-#       C) Wrong: a generative model is the trained classifier run backwards, with its weight
-#          matrices transposed.
-#       D) Right: generating images requires recurrent networks.
+#       A) Wrong: a decoder has the same layers and is trained with a loss, backpropagation
+#          and Adam; only its output and loss differ.
+#       B) Right: generative models cannot use backpropagation, because a random sample has
+#          no gradient to follow.
+#       C) Wrong: a generative model is just the trained classifier run backwards, with its
+#          weight matrices transposed into a decoder.
+#       D) Right: generating an image pixel by pixel requires recurrent networks, which
+#          classifiers never use.
 Q8 = None
 
 # Q9. A classmate says: "A latent space is just PCA: the codes an autoencoder learns are
 #     always the top principal components." Which reply is right?
-#       A) Right: any encoder trained with squared error computes the principal components.
-#       B) Wrong: PCA and autoencoders have nothing in common.
-#       C) Partly: a linear autoencoder trained with squared error spans the same subspace as
-#          PCA, but a non-linear one can follow curved structure in the data and reconstruct
-#          better with the same code size, and its codes need not be orthogonal or ordered.
-#       D) Right: PCA is the only way to reduce the dimension of data.
+#       A) Right: any encoder trained with squared error ends up computing the principal
+#          components of its data.
+#       B) Wrong: PCA and autoencoders have nothing in common; one is linear algebra, the
+#          other a neural network trained by gradients.
+#       C) Partly: a linear autoencoder spans PCA's subspace, but a non-linear one can follow
+#          curved structure and do better.
+#       D) Right: PCA is the only way to reduce the dimension of data, so every code is a
+#          principal component.
 Q9 = None
 
 # Q10. You train a plain autoencoder, then feed its decoder random codes z ~ N(0, I): most
 #      outputs are blurry blobs. A classmate says: "A VAE is just an autoencoder, so it will
 #      have exactly the same problem." Which reply is right?
-#       A) Right: "variational" is only a name; the networks and losses are the same.
-#       B) Wrong: a VAE's encoder outputs a distribution (mu, logvar), the code is sampled from
-#          it, and a KL term pulls those distributions towards N(0, I), so codes drawn from
-#          N(0, I) land where the decoder was trained.
-#       C) Right: random codes never decode to images, whatever the model.
-#       D) Wrong: a VAE uses a bigger latent space, so random codes are more likely to hit the
+#       A) Right: "variational" is only a name; the networks, the losses and the codes are
+#          those of an autoencoder.
+#       B) Wrong: a VAE samples each code from (mu, logvar) and a KL term pulls those towards
+#          N(0, I), where random codes land.
+#       C) Right: random codes never decode to images, whatever the model, since no image was
+#          ever encoded to them.
+#       D) Wrong: a VAE has a bigger latent space, so random codes are more likely to hit the
 #          code of a training image.
 Q10 = None
 

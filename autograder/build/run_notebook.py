@@ -21,11 +21,15 @@ from autograder.lessons import ASSIGNMENTS_DIR, SOLUTIONS_DIR, Lesson
 CELL_TIMEOUT = 900
 
 
-def execute_lesson_notebook(lesson: Lesson, workdir: Path | None = None,
-                            quick: bool = True) -> tuple[nbformat.NotebookNode, Path]:
+def execute_lesson_notebook(lesson: Lesson, workdir: Path | None = None, quick: bool = True,
+                            data: str = "subset", threads: int | None = None,
+                            ) -> tuple[nbformat.NotebookNode, Path]:
     """Run the lesson's student notebook with the reference module; returns (notebook, lesson folder).
 
-    The executed notebook is also saved next to the copy (``executed.ipynb``) with its figures.
+    ``data`` is the notebook's data source (``GF_DATA_SOURCE``: ``"subset"``, ``"full"`` or
+    ``"auto"``); ``threads`` caps the kernel's CPU threads (``OMP_NUM_THREADS``), for timings
+    that do not depend on how busy the machine is. The executed notebook is also saved next to
+    the copy (``executed.ipynb``) with its figures.
     Raises ``nbclient.exceptions.CellExecutionError`` when a cell fails.
     """
     assert lesson.notebook, f"lesson {lesson.number} has no notebook"
@@ -44,9 +48,11 @@ def execute_lesson_notebook(lesson: Lesson, workdir: Path | None = None,
                 shutil.copyfile(py, root / sibling.name / py.name)
     nb = nbformat.read(folder / lesson.notebook, as_version=4)
     env_backup = dict(os.environ)
-    os.environ.update({"GF_DATA_SOURCE": "subset", "MPLBACKEND": "Agg"})
+    os.environ.update({"GF_DATA_SOURCE": data, "MPLBACKEND": "Agg"})
     if quick:
         os.environ["GF_QUICK"] = "1"
+    if threads is not None:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
     try:
         client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                                 resources={"metadata": {"path": str(folder)}})

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Collection
 
 from autograder.build.constants import AnswerMarkerError, strip_answer_constants
 
@@ -64,16 +65,22 @@ def _task_of(lines: list[str], index: int, indent: int) -> str:
                      "prompt above it in the same function")
 
 
-def strip_solutions(source: str, filename: str = "<solution>") -> str:
+def strip_solutions(source: str, filename: str = "<solution>",
+                    tasks: Collection[str] | None = None) -> str:
     """The starter for ``source``; raises :class:`StripError` on malformed markers.
 
     Module-level answer constants marked at the end of the line (``Q3 = "A"  # SOLUTION``)
     become ``None`` first (see :mod:`autograder.build.constants`).
+
+    With ``tasks``, only the solution blocks of those tasks become stubs: the others keep their
+    reference code, as do ``REMOVE`` helpers and answer constants. That is a student who has done
+    every other task (the repository's test that check cells pass in notebook order uses it).
     """
-    try:
-        source = strip_answer_constants(source, filename)
-    except AnswerMarkerError as exc:
-        raise StripError(str(exc)) from None
+    if tasks is None:
+        try:
+            source = strip_answer_constants(source, filename)
+        except AnswerMarkerError as exc:
+            raise StripError(str(exc)) from None
     lines = source.splitlines()
     out: list[str] = []
     i = 0
@@ -93,8 +100,10 @@ def strip_solutions(source: str, filename: str = "<solution>") -> str:
             end += 1
         if end == len(lines):
             raise StripError(f"{filename}:{i + 1}: BEGIN SOLUTION without END SOLUTION")
-        if not match.group("remove"):
-            task = _task_of(lines, i, len(indent))
+        task = None if match.group("remove") else _task_of(lines, i, len(indent))
+        if tasks is not None and task not in tasks:
+            out.extend(lines[i + 1:end])
+        elif task is not None:
             name = _enclosing_name(lines, i, len(indent))
             out.append(f'{indent}raise NotImplementedError("Task {task}: {name} is not implemented yet")')
         i = end + 1

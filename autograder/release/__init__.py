@@ -32,6 +32,7 @@ from autograder.lessons import ASSIGNMENTS_DIR, LESSONS, REPO_ROOT, Lesson
 from autograder.release.classroom import WORKFLOW_PATH, render_workflow
 from autograder.release.leakcheck import LeakError, LeakReport, check_release
 from autograder.release.tasks import TaskListError, lesson_tasks
+from coursekit.pytest_plugin import task_keyword
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COURSEKIT_DIR = REPO_ROOT / "coursekit"
@@ -103,7 +104,8 @@ def _readme(lessons: tuple[Lesson, ...], stage: Path, assignments: Path) -> str:
                     f"| {notebook} | {lesson.points} |")
     example = next((lesson for lesson in lessons if lesson.number == 2), lessons[0])
     return _render("README.md", lessons_table="\n".join(rows), example_folder=example.folder,
-                   example_task=f"{example.number}.1", example_path=example.relative_path,
+                   example_task=f"{example.number}.1", example_keyword=task_keyword(f"{example.number}.1"),
+                   example_path=example.relative_path,
                    example_step=lesson_tasks(example, assignments)[0].heading)
 
 

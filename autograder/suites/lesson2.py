@@ -22,6 +22,8 @@ from typing import Any
 import torch
 
 from autograder.suite import graded, shared
+from autograder.suites.crosscheck import expect_replayed, expect_true_gradient, replay_adam_epoch
+from coursekit.harness import mode_value
 from coursekit.testing import EXACT, LOOSE, assert_close, expect_scalar, expect_tensor
 
 IMAGE = (1, 28, 28)
@@ -75,11 +77,48 @@ def _mse(x_hat: Any, x: torch.Tensor, what: str) -> float:
     return float(((x_hat.double() - x.double()) ** 2).mean())
 
 
-def _reconstruct(model: Any, harness: Any, x: torch.Tensor) -> torch.Tensor:
-    """The model's reconstructions of ``x`` in eval mode, without gradients."""
+def _reconstruct(model: Any, harness: Any, x: torch.Tensor, latent_dim: int) -> torch.Tensor:
+    """The model's reconstructions of ``x`` (N, 1, 28, 28) in eval mode, without gradients,
+    rebuilt here through the bottleneck: ``model.encoder(x)`` must give (N, latent_dim) codes,
+    and ``model.decoder`` sees those codes alone, in a shuffled order. So an image reaches its
+    reconstruction only through latent_dim numbers, whatever ``forward`` does."""
     model.eval()
-    return expect_tensor(harness.run(model, x), tuple(x.shape),
-                         what=f"Autoencoder applied to {len(x)} images")
+    code = expect_tensor(harness.run(model.encoder, x), (len(x), latent_dim), torch.float32,
+                         what=f"the code of Autoencoder({latent_dim}) (model.encoder(x)) for {len(x)} images")
+    order = torch.randperm(len(x))
+    x_hat = expect_tensor(harness.run(model.decoder, code[order]), tuple(x.shape), torch.float32,
+                          what=f"model.decoder applied to the codes of {len(x)} images")
+    return x_hat[torch.argsort(order)]
+
+
+def _expect_varies(images: torch.Tensor, what: str, why: str) -> None:
+    """``images`` (N, ...) must not all be the same: a constant output computes nothing."""
+    assert float(images.flatten(1).std(dim=0).max()) > 1e-6, f"{what}: {why}"
+
+
+MODES = {(True, True): "in training mode, with gradients", (True, False): "in training mode, without gradients",
+         (False, True): "in eval mode, with gradients", (False, False): "in eval mode, without gradients"}
+
+
+def _mode_run(loss_of: Any, value: float, want: tuple[bool, bool], what: str, hint: str) -> None:
+    """``value`` is what a loop returned for a ``harness.mode_probe``; ``loss_of(pixel)`` is the
+    loss it should return had the probe output ``pixel`` everywhere. The loop must have run the
+    probe in mode ``want`` (training, gradients): the value says which mode it really used, and
+    ``hint`` is added when that is another mode."""
+    expected = {mode: loss_of(mode_value(*mode)) for mode in MODES}
+    if math.isclose(value, expected[want], rel_tol=1e-4, abs_tol=1e-7):
+        return
+    found = next((mode for mode, v in expected.items()
+                  if math.isclose(value, v, rel_tol=1e-4, abs_tol=1e-7)), None)
+    seen = (f"it ran the model {MODES[found]}. {hint}" if found else
+            f"it returned {value:.6g} where {expected[want]:.6g} was expected: is it the mean batch loss?")
+    raise AssertionError(f"{what} should run the model {MODES[want]} (checked with a model that shows its "
+                         f"mode in its output), but {seen}")
+
+
+def _linear_outputs(weights: dict[str, torch.Tensor], x: torch.Tensor) -> tuple[torch.Tensor]:
+    """What ``harness.linear(weight, bias, IMAGE)`` returns for ``x`` (B, 1, 28, 28), recomputed here."""
+    return ((x.reshape(len(x), -1) @ weights["weight"].T + weights["bias"]).reshape(x.shape),)
 
 
 def _orthonormal_basis(d: int, k: int, seed: int) -> torch.Tensor:
@@ -181,9 +220,13 @@ def encoder_depends_on_input(student, harness):
         "No gradient flows from the code back to the input images: the code must be computed from "
         "x with differentiable torch operations (no .detach(), .item(), numpy or torch.no_grad() "
         "inside forward), or the encoder cannot be trained.")
+    expect_true_gradient(encoder, x, grads[0], "Encoder(8) on 16 images")
 
 
 # --------------------------------------------------------------------------- task 2.2: Decoder
+
+_CONSTANT_DECODER = ("its output does not depend on z. The decoder must compute each image from "
+                     "its code (Linear layers from z, a final sigmoid).")
 
 
 @graded(points=1, task="2.2", name="Decoder maps (B, latent_dim) to (B, 1, 28, 28) for several sizes")
@@ -206,6 +249,8 @@ def decoder_output_range(student, harness):
             getattr(decoder, mode)()
             x_hat = expect_tensor(decoder(torch.randn(9, latent_dim) * scale), (9, *IMAGE),
                                   what=f"Decoder({latent_dim}) output")
+            _expect_varies(x_hat, f"Decoder({latent_dim}) draws the same image for 9 different codes",
+                           _CONSTANT_DECODER)
             lo, hi = float(x_hat.min()), float(x_hat.max())
             assert lo >= 0.0 and hi <= 1.0, (
                 f"Decoder({latent_dim}) outputs should lie in [0, 1] like the images, but for codes of "
@@ -219,13 +264,12 @@ def decoder_depends_on_code(student, harness):
     decoder.eval()
     z = torch.randn(12, 6) * 2
     x_hat = expect_tensor(decoder(z), (12, *IMAGE), what="Decoder(6) applied to 12 codes")
-    spread = float(x_hat.flatten(1).std(dim=0).max())
-    assert spread > 1e-6, (
-        "Decoder(6) draws the same image for 12 different codes: its output does not depend on z.")
+    _expect_varies(x_hat, "Decoder(6) draws the same image for 12 different codes", _CONSTANT_DECODER)
     grads = harness.gradients(decoder, z)
     assert grads[0] is not None and float(grads[0].abs().sum()) > 0, (
         "No gradient flows from the image back to the code: the decoder must be built from "
         "differentiable torch operations (no .detach(), .item() or numpy inside forward).")
+    expect_true_gradient(decoder, z, grads[0], "Decoder(6) on 12 codes")
 
 
 # --------------------------------------------------------------------------- task 2.3: Autoencoder
@@ -247,6 +291,9 @@ def autoencoder_composition(student, harness):
                              f"Decoder(latent_dim)): {exc}") from None
     z = expect_tensor(encoder(x), (11, 5), what="model.encoder of Autoencoder(5) on 11 images",)
     x_hat = expect_tensor(model(x), (11, *IMAGE), what="Autoencoder(5) applied to 11 images")
+    _expect_varies(x_hat, "Autoencoder(5) gives the same reconstruction for 11 different images",
+                   "the encoder or the decoder ignores its input; each image must be rebuilt from its "
+                   "own code, x_hat = decoder(encoder(x)).")
     assert not torch.equal(x_hat, x), (
         "Autoencoder(5) returned its input unchanged: forward must rebuild x from the code alone, "
         "x_hat = decoder(encoder(x)); returning x skips the bottleneck.")
@@ -326,6 +373,22 @@ def train_epoch_steps_and_resets(student, harness):
         f"In {report['stale_steps']} of the 5 steps, the gradients still held the previous batch's "
         "gradients: you forgot zero_grad. Call optimizer.zero_grad() before loss.backward() in "
         "every iteration, or the gradients of all batches add up.")
+    # What the optimizer reports is checked against the model: a known linear model trained by
+    # train_epoch must end where 5 Adam steps on your reconstruction_loss take it (replayed here).
+    g = torch.Generator().manual_seed(2)
+    weights = {"weight": 0.9 * torch.eye(D) + 0.001 * torch.randn(D, D, generator=g),
+               "bias": torch.full((D,), 0.02)}
+    lr = 1e-4
+    known = harness.linear(weights["weight"], weights["bias"], IMAGE)
+    _train_epoch(student, known, harness.loader(images[:320], batch_size=64), harness.adam(known, lr=lr))
+    replayed = replay_adam_epoch(
+        weights, _linear_outputs,
+        lambda outputs, x: harness.gradients(student.reconstruction_loss, outputs[0], x)[:1],
+        [images[i:i + 64] for i in range(0, 320, 64)], lr)
+    probe = torch.rand(6, *IMAGE)
+    expect_replayed(harness.run(known, probe), _linear_outputs(replayed, probe)[0],
+                    _linear_outputs(weights, probe)[0],
+                    f"a linear map, Adam, learning rate {lr:g}, 5 batches, your reconstruction_loss")
 
 
 @graded(points=2, task="2.5", name="train_epoch returns the mean batch loss (float) and accepts (images, labels) batches")
@@ -367,10 +430,22 @@ def train_epoch_sets_train_mode(student, harness):
     model = student.Autoencoder(4)
     model.eval()
     _train_epoch(student, model, harness.loader(images[:64], batch_size=32), harness.adam(model))
-    assert harness.is_training(model), (
-        "After train_epoch the model is still in eval mode: call model.train() at the start of "
-        "train_epoch. After evaluate() (which switches to eval mode), layers such as dropout and "
-        "batch normalisation would otherwise keep behaving as at test time while you train.")
+    assert harness.is_training(model), _STILL_EVAL
+    probe = harness.mode_probe(IMAGE)
+    probe.eval()
+    batches = [images[:32], images[32:64]]
+    value = expect_scalar(_train_epoch(student, probe, harness.loader(images[:64], batch_size=32),
+                                       harness.adam(probe)), "the value returned by train_epoch")
+
+    def loss_of(pixel: float) -> float:
+        return sum(expect_scalar(student.reconstruction_loss(torch.full_like(x, pixel), x), "reconstruction_loss")
+                   for x in batches) / len(batches)
+    _mode_run(loss_of, value, (True, True), "train_epoch", _STILL_EVAL)
+
+
+_STILL_EVAL = ("After train_epoch the model is still in eval mode: call model.train() at the start of "
+               "train_epoch. After evaluate() (which switches to eval mode), layers such as dropout and "
+               "batch normalisation would otherwise keep behaving as at test time while you train.")
 
 
 @dataclass(frozen=True)
@@ -414,7 +489,7 @@ def _training_run(student: Any, harness: Any) -> TrainingRun:
     model = student.Autoencoder(LATENT_VS_PCA)
     optimizer = harness.adam(model, lr=PCA_LR)
     start_params = harness.parameter_vector(model)
-    before = _mse(_reconstruct(model, harness, held), held, "reconstructions before training")
+    before = _mse(_reconstruct(model, harness, held, LATENT_VS_PCA), held, "reconstructions before training")
     returned: list[float] = []
     held_out: list[float] = []
     steps, changed = 0, False
@@ -425,7 +500,8 @@ def _training_run(student: Any, harness: Any) -> TrainingRun:
         if epoch == 0:
             steps = harness.optimizer_report(optimizer)["steps"]
             changed = not torch.equal(harness.parameter_vector(model), start_params)
-        held_out.append(_mse(_reconstruct(model, harness, held), held, "reconstructions of held-out images"))
+        held_out.append(_mse(_reconstruct(model, harness, held, LATENT_VS_PCA), held,
+                             "reconstructions of held-out images"))
         if held_out[-1] < bar:
             break
     return TrainingRun(before, held_out, returned, steps, changed)
@@ -508,14 +584,15 @@ def evaluate_does_not_train(student, harness):
     images, _ = _subset("test")
     x = images[:64]
     model = student.Autoencoder(8)
+    unseen = torch.rand(5, *IMAGE)
+    model.eval()
+    outputs_before = expect_tensor(harness.run(model, unseen), (5, *IMAGE), what="Autoencoder(8) on 5 images")
     model.train()
     before = harness.parameter_vector(model)
     recorded = harness.recorder(model)
     value = student.evaluate(recorded, harness.loader(x, batch_size=32))
     expect_scalar(value, "the value returned by evaluate")
-    assert torch.equal(harness.parameter_vector(model), before), (
-        "evaluate changed the model's weights: evaluate must not call the optimizer (no backward, no "
-        "optimizer.step()); it only measures.")
+    assert torch.equal(harness.parameter_vector(model), before), _EVALUATE_TRAINS
     calls = harness.recorded(recorded)
     assert calls["inputs"], "evaluate never called the model."
     assert not any(calls["grad_enabled"]), (
@@ -524,6 +601,17 @@ def evaluate_does_not_train(student, harness):
     assert not harness.is_training(model), (
         "evaluate left the model in training mode: call model.eval() first (dropout and batch "
         "normalisation behave differently at test time), and leave it in eval mode.")
+    probe = harness.mode_probe(IMAGE)
+    probe.train()
+    value = expect_scalar(student.evaluate(probe, harness.loader(x, batch_size=32)), "the value returned by evaluate")
+    _mode_run(lambda pixel: float(((pixel - x.double()) ** 2).mean()), value, (False, False), "evaluate",
+              "Call model.eval() first, then run the loop inside `with torch.no_grad():`.")
+    model.eval()
+    assert torch.equal(harness.run(model, unseen), outputs_before), _EVALUATE_TRAINS
+
+
+_EVALUATE_TRAINS = ("evaluate changed the model's weights: evaluate must not call the optimizer (no backward, "
+                    "no optimizer.step()); it only measures.")
 
 
 # --------------------------------------------------------------------------- task 2.7: fit_pca

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from autograder.suite import graded
+from autograder.suites.crosscheck import (expect_called_without_gradients, expect_replayed,
+                                         expect_true_gradient, replay_adam_epoch)
 from coursekit.data import load_fashion_mnist
 from coursekit.testing import EXACT, LOOSE, assert_close, expect_scalar, expect_tensor
 
@@ -121,6 +123,17 @@ def _student_kl(student, mu: torch.Tensor, logvar: torch.Tensor, what: str) -> t
     return expect_tensor(value, (mu.shape[0],), torch.float32, what=what)
 
 
+def _expect_positive_kl(student, mu: torch.Tensor, logvar: torch.Tensor, case: str) -> torch.Tensor:
+    """The student's KL for a Gaussian that is not N(0, I): every value must be clearly positive."""
+    kl = _student_kl(student, mu, logvar, f"kl_divergence for {case}")
+    assert float(kl.min()) > 1e-3, (
+        f"kl_divergence for {case} returned {[round(v, 4) for v in kl.tolist()[:4]]}: the KL "
+        "divergence is 0 only when mu = 0 and logvar = 0 (the encoder's Gaussian is the prior); "
+        "anywhere else it is positive. Compute −0.5·Σ(1 + logvar − mu² − exp(logvar)) over the "
+        "latent dims.")
+    return kl
+
+
 def _bce(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Binary cross-entropy summed over the pixels of each image: (B,)."""
     return F.binary_cross_entropy(x_hat, x, reduction="none").reshape(len(x), -1).sum(dim=1)
@@ -190,10 +203,14 @@ def encoder_two_heads(student, harness):
         "2·latent_dim split in two).")
     assert float((mu - mu.mean(dim=0)).abs().max()) > 1e-6, (
         "mu is the same for 8 different images: the encoder ignores its input.")
-    grads = harness.output_requires_grad(encoder, x)
-    assert grads == [True, True], (
-        f"mu and logvar should be differentiable outputs of the encoder (requires_grad: {grads}); "
-        "did you detach them or compute them under torch.no_grad()?")
+    for index, name in enumerate(("mu", "logvar")):
+        grad = harness.gradients(encoder, x, output_index=index)[0]
+        assert grad is not None and float(grad.abs().sum()) > 0, (
+            f"No gradient flows from {name} back to the images: mu and logvar should be "
+            "differentiable outputs of the encoder; did you detach them or compute them under "
+            "torch.no_grad()?")
+        expect_true_gradient(lambda images: _pair(encoder(images), "VAEEncoder(6)")[index], x, grad,
+                             f"{name} of VAEEncoder(6) on 8 images")
 
 
 # --------------------------------------------------------------------------- 3.2 decoder
@@ -338,6 +355,7 @@ def kl_shape_and_zero(student, harness):
         assert_close(kl, torch.zeros(batch), "KL(N(0, I) || N(0, I))",
                      hint="A distribution has no divergence from itself: at mu = 0, logvar = 0 every "
                           "term of −0.5·Σ(1 + logvar − mu² − exp(logvar)) cancels.", **EXACT)
+    _expect_positive_kl(student, torch.ones(4, 3), torch.zeros(4, 3), "mu = 1, logvar = 0")
 
 
 @graded(points=2, task="3.4", name="kl_divergence matches the closed form on hand-checked cases")
@@ -363,8 +381,8 @@ def kl_additive_over_dims(student, harness):
     mu_b, logvar_b = torch.randn(4, 5), torch.randn(4, 5)
     kl_a = _student_kl(student, mu_a, logvar_a, "kl_divergence on 3 dims")
     kl_b = _student_kl(student, mu_b, logvar_b, "kl_divergence on 5 dims")
-    kl_ab = _student_kl(student, torch.cat([mu_a, mu_b], 1), torch.cat([logvar_a, logvar_b], 1),
-                        "kl_divergence on the same 8 dims together")
+    kl_ab = _expect_positive_kl(student, torch.cat([mu_a, mu_b], 1), torch.cat([logvar_a, logvar_b], 1),
+                                "random mu, logvar in 8 dims (the 3 and 5 dims together)")
     assert_close(kl_ab, kl_a + kl_b, "KL of 8 independent dims compared with KL(3 dims) + KL(5 dims)",
                  hint="Independent dims add their divergences: sum over dim=1. A mean over the "
                       "latent dims makes the KL depend on latent_dim the wrong way.", **LOOSE)
@@ -399,6 +417,11 @@ def vae_loss_returns_triple(student, harness):
     loss, recon, kl = _triple(student.vae_loss(x_hat, x, mu, logvar), "vae_loss")
     values = [expect_scalar(v, f"the {name} returned by vae_loss")
               for v, name in ((loss, "loss"), (recon, "recon"), (kl, "kl"))]
+    assert values[1] > 1.0 and values[2] > 1e-3, (
+        f"vae_loss gave recon = {values[1]:.4g} and kl = {values[2]:.4g} for random reconstructions "
+        "of random images and random mu, logvar: both should be clearly positive (the binary "
+        "cross-entropy of a poor reconstruction is hundreds of nats per image, and the KL is 0 only "
+        "at mu = 0, logvar = 0). Compute them: recon from x_hat and x, kl from kl_divergence.")
     assert abs(values[0] - (values[1] + values[2])) <= 1e-4 * max(1.0, abs(values[0])), (
         f"With the default beta = 1, loss should equal recon + kl = {values[1] + values[2]:.4f}, "
         f"but it is {values[0]:.4f}: return (recon + beta·kl, recon, kl) in that order.")
@@ -474,13 +497,16 @@ def vae_forward_decodes_a_sample(student, harness):
     vae.train()
     rec = harness.lesson3.record_submodule(vae, "decoder")
     x = torch.rand(64, 1, 28, 28)
-    _, mu, logvar = _triple(vae(x), "VAE.forward")
+    x_hat, mu, logvar = _triple(vae(x), "VAE.forward")
     inputs = harness.recorded(rec)["inputs"]
     assert len(inputs) >= 1, "VAE.forward never called self.decoder."
     z = expect_tensor(inputs[-1], (64, 16), torch.float32, what="the decoder's input in VAE.forward")
     assert not torch.allclose(z, mu), (
         "VAE.forward decodes mu itself: in training the decoder must see a sample "
         "z = reparameterize(mu, logvar), otherwise it is a plain autoencoder with a KL penalty.")
+    _expect_decoded(harness, vae, [z], x_hat, "VAE.forward's x_hat",
+                    "x_hat must be self.decoder(z) for the sampled z: decode "
+                    "z = reparameterize(mu, logvar), not mu or another draw.")
     eps = (z - mu) / torch.exp(0.5 * logvar)
     low, high = POSTERIOR_STD_RANGE
     spread, centre = float(eps.std()), float(eps.mean())
@@ -505,10 +531,14 @@ def vae_sample_from_prior(student, harness):
         "Samples should be images with values in [0, 1] (the decoder's sigmoid output).")
     inputs = harness.recorded(rec)["inputs"]
     assert inputs, "VAE.sample never called self.decoder: decode z ~ N(0, I) with self.decoder."
-    z = torch.cat([expect_tensor(t, what="the decoder's input in VAE.sample") for t in inputs])
+    inputs = [expect_tensor(t, what="the decoder's input in VAE.sample") for t in inputs]
+    z = torch.cat(inputs)
     assert tuple(z.shape) == (PRIOR_DRAWS, latent_dim), (
         f"VAE.sample({PRIOR_DRAWS}) should decode {PRIOR_DRAWS} latent vectors of size {latent_dim}, "
         f"but the decoder received {tuple(z.shape)}.")
+    _expect_decoded(harness, vae, inputs, images, f"the images of VAE.sample({PRIOR_DRAWS})",
+                    "VAE.sample must return self.decoder(z) for the z it draws, "
+                    "z = torch.randn(n, latent_dim).")
     mean, std = z.mean(dim=0), z.std(dim=0)
     shown = (f"the decoded z have per-dim mean {[round(v, 2) for v in mean.tolist()]} and std "
              f"{[round(v, 2) for v in std.tolist()]} (expected 0 and 1)")
@@ -535,18 +565,47 @@ def vae_sample_fresh_without_gradients(student, harness):
         "Two calls of VAE.sample gave the same images: draw a fresh z ~ N(0, I) on every call.")
     assert not torch.allclose(first[0], first[1]), (
         "VAE.sample(6) returned six identical images: draw one z per image, torch.randn(n, latent_dim).")
-    assert harness.output_requires_grad(vae.sample, 3) == [False], (
-        "VAE.sample's output carries gradients: generating needs none, so wrap it in "
-        "torch.no_grad() (it saves memory and time).")
+    no_grad = ("VAE.sample's output carries gradients: generating needs none, so wrap it in "
+               "torch.no_grad() (it saves memory and time).")
+    assert harness.output_requires_grad(vae.sample, 3) == [False], no_grad
+    harness.lesson3.replace_submodule(vae, "decoder", harness.mode_probe((1, 28, 28)))
+    expect_called_without_gradients(vae.sample(3), (3, 1, 28, 28), "VAE.sample(3)", no_grad)
+
+
+def _expect_decoded(harness, vae, codes: list[torch.Tensor], images: torch.Tensor, what: str,
+                    hint: str) -> None:
+    """``images`` must be what the student's decoder makes of ``codes`` (the decoder's recorded
+    inputs, batch by batch), and those images must depend on the codes: the decoder is called
+    again here, so what the worker reports it received is checked against what it returned."""
+    decoded = torch.cat([expect_tensor(harness.run(vae.decoder, z), (len(z), 1, 28, 28),
+                                       what="the decoder applied to the codes it received")
+                         for z in codes])
+    assert_close(images, decoded, f"{what} compared with self.decoder applied to the codes it received",
+                 hint=hint, **LOOSE)
+    assert float(decoded.flatten(1).std(dim=0).max()) > 1e-6, (
+        f"{what}: the decoder gives the same image for {len(decoded)} different codes: it ignores z. "
+        "The decoder must map each latent vector to its own image (Linear layers from z, a final "
+        "sigmoid), or nothing can be generated.")
 
 
 # --------------------------------------------------------------------------- 3.7 train_epoch
 
 
-def _trusted_losses(vae, images: torch.Tensor) -> tuple[float, float]:
-    """(recon, kl) per image on ``images``, from one forward of the student's model."""
-    x_hat, mu, logvar = _triple(vae(images), "VAE.forward")
-    expect_tensor(x_hat, tuple(images.shape), what="x_hat")
+def _held_out_losses(harness, vae, images: torch.Tensor, noise: torch.Tensor) -> tuple[float, float]:
+    """(recon, kl) per image on ``images`` (N, 1, 28, 28), computed here from the student's
+    encoder and decoder called separately: mu, logvar = vae.encoder(images), each (N, latent_dim);
+    z = mu + exp(0.5·logvar)·noise with ``noise`` (N, latent_dim) drawn on this side; the decoder
+    sees the codes alone, in a shuffled order. So the image can reach x_hat only through the
+    latent_dim numbers of its code, and the sampling is not the student's to choose."""
+    n, latent_dim = noise.shape
+    mu, logvar = _pair(harness.run(vae.encoder, images), "VAE.encoder")
+    mu = expect_tensor(mu, (n, latent_dim), torch.float32, what=f"mu from VAE({latent_dim}).encoder")
+    logvar = expect_tensor(logvar, (n, latent_dim), torch.float32,
+                           what=f"logvar from VAE({latent_dim}).encoder")
+    order = torch.randperm(n)
+    z = (mu + torch.exp(0.5 * logvar) * noise)[order]
+    x_hat = expect_tensor(harness.run(vae.decoder, z), tuple(images.shape), torch.float32,
+                          what=f"VAE({latent_dim}).decoder on {n} codes")[torch.argsort(order)]
     return float(_bce(x_hat.clamp(0, 1), images).mean()), float(_kl(mu, logvar).mean())
 
 
@@ -600,6 +659,7 @@ def train_epoch_steps_and_mean_loss(student, harness):
                           "the value returned by train_epoch")
     expected = sum(own) / len(own)
     if math.isclose(value, expected, rel_tol=1e-5, abs_tol=1e-6):
+        _expect_one_step_per_batch(student, harness, images)
         return
     if math.isclose(value, sum(own), rel_tol=1e-5):
         why = "about 4 times the mean batch loss: return the mean of the batch losses, not their sum."
@@ -616,17 +676,40 @@ def train_epoch_steps_and_mean_loss(student, harness):
         f"{value:.4f}: {why}")
 
 
+def _expect_one_step_per_batch(student, harness, images: torch.Tensor) -> None:
+    """What the optimizer reports about its steps is checked against the model itself: a
+    FixedVAE trained for one epoch (4 batches) by train_epoch must end where 4 Adam steps on the
+    gradients of the student's vae_loss take it (replayed here), judged on images it never saw."""
+    weights = _fixed_vae_weights(8, seed=37)
+    model = harness.lesson3.fixed_vae(weights["encoder"], weights["decoder"], weights["logvar_bias"])
+    lr = 1e-3
+    student.train_epoch(model, harness.loader(images, batch_size=16), harness.adam(model, lr=lr))
+
+    def loss_gradients(outputs: list[torch.Tensor], x: torch.Tensor) -> list:
+        x_hat, mu, logvar = outputs
+        grads = harness.gradients(student.vae_loss, x_hat, x, mu, logvar, output_index=0)
+        return [grads[0], grads[2], grads[3]]
+
+    replayed = replay_adam_epoch(weights, _fixed_vae_outputs, loss_gradients,
+                                 [images[i:i + 16] for i in range(0, 64, 16)], lr)
+    probe = torch.rand(8, 1, 28, 28)
+    trained = torch.cat([t.flatten(1) for t in _triple(harness.run(model, probe), "the trained model")], 1)
+    want = torch.cat([t.flatten(1) for t in _fixed_vae_outputs(replayed, probe)], 1)
+    start = torch.cat([t.flatten(1) for t in _fixed_vae_outputs(weights, probe)], 1)
+    expect_replayed(trained, want, start, f"Adam, learning rate {lr:g}, 4 batches, your vae_loss")
+
+
 @graded(points=1, task="3.7", name="train_epoch passes beta on to vae_loss")
 def train_epoch_uses_beta(student, harness):
     images, _ = load_fashion_mnist("train", source="subset", limit=64)
-    vae = student.VAE(8)
-    optimizer = harness.adam(vae, lr=0.0)
-    recon, kl = _trusted_losses(vae, images)
-    if kl <= 1e-6:  # a model whose untrained encoder outputs exactly N(0, I) cannot show beta
-        return
+    # A model without sampling whose KL is far from 0 (its logvar is not 0), so beta must show.
+    weights = _fixed_vae_weights(8, seed=41)
+    model = harness.lesson3.fixed_vae(weights["encoder"], weights["decoder"], weights["logvar_bias"])
+    x_hat, mu, logvar = _fixed_vae_outputs(weights, images)
+    recon, kl = float(_bce(x_hat, images).mean()), float(_kl(mu, logvar).mean())
     beta = 2.0 * recon / kl   # makes beta·kl twice the reconstruction term
-    value = expect_scalar(student.train_epoch(vae, harness.loader(images, batch_size=32), optimizer,
-                                              beta=beta), "train_epoch")
+    value = expect_scalar(student.train_epoch(model, harness.loader(images, batch_size=32),
+                                              harness.adam(model, lr=0.0), beta=beta), "train_epoch")
     expected = recon + beta * kl
     assert abs(value - expected) < 0.25 * expected, (
         f"With beta = {beta:.4g}, the mean batch loss should be about recon + beta·kl = {expected:.1f}, "
@@ -639,7 +722,10 @@ def train_epoch_uses_beta(student, harness):
         timeout=60.0)
 def training_reaches_elbo_bar(student, harness):
     images, labels, held_out = _train_data()
+    noise = torch.randn(len(held_out), TRAIN_LATENT)
     vae = student.VAE(TRAIN_LATENT)
+    vae.eval()
+    untrained = sum(_held_out_losses(harness, vae, held_out, noise))
     optimizer = harness.adam(vae, lr=TRAIN_LR)
     losses = []
     for epoch in range(TRAIN_EPOCHS):
@@ -647,11 +733,12 @@ def training_reaches_elbo_bar(student, harness):
         losses.append(expect_scalar(student.train_epoch(vae, loader, optimizer, beta=1.0),
                                     f"train_epoch (epoch {epoch + 1})"))
     vae.eval()
-    recon, kl = _trusted_losses(vae, held_out)
+    recon, kl = _held_out_losses(harness, vae, held_out, noise)
     elbo = recon + kl
-    report = (f"After {TRAIN_EPOCHS} epochs on {TRAIN_IMAGES} images, the held-out −ELBO is "
-              f"{elbo:.1f} nats per image (recon {recon:.1f} + KL {kl:.2f}); the epoch losses "
-              f"returned by train_epoch were {[round(v, 2) for v in losses]}.")
+    report = (f"After {TRAIN_EPOCHS} epochs on {TRAIN_IMAGES} images, the held-out −ELBO (your "
+              f"encoder's codes, sampled and decoded by your decoder) is {elbo:.1f} nats per image "
+              f"(recon {recon:.1f} + KL {kl:.2f}; {untrained:.1f} before training); the epoch "
+              f"losses returned by train_epoch were {[round(v, 2) for v in losses]}.")
     if min(losses) < 0:
         raise AssertionError(
             report + " The loss went negative, but binary cross-entropy and KL are both ≥ 0: "
@@ -679,5 +766,5 @@ def training_reaches_elbo_bar(student, harness):
                  "well), or of the wrong sign (KL sign or missing ½)?")
     else:
         cause = "Check vae_loss and the training loop (zero_grad, backward, step)."
-    assert losses[-1] < losses[0], f"{report} The training loss did not decrease. {cause}"
+    assert elbo < untrained, f"{report} Training did not lower the held-out −ELBO. {cause}"
     assert elbo <= ELBO_BAR, f"{report} It should be below {ELBO_BAR:.0f}. {cause}"

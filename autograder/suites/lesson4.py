@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from autograder.suite import graded
+from autograder.suites.crosscheck import expect_called_without_gradients
 from coursekit.testing import EXACT, LOOSE, assert_close, expect_tensor, raises
 
 # Statistical checks allow this many standard errors: a correct sampler fails one of the
@@ -250,6 +251,9 @@ def generate_decodes_prior_draws(student, harness):
     assert torch.equal(first, again), (
         "generate with generators seeded alike gave different images: pass the generator on to "
         "sample_prior(n, latent_dim, generator).")
+    expect_called_without_gradients(student.generate(harness.mode_probe(IMAGE), 4, latent_dim), (4, *IMAGE),
+                                    f"generate(decoder, 4, {latent_dim})",
+                                    "Wrap the decoding in torch.no_grad(): generating trains nothing.")
 
 
 # --------------------------------------------------------------------------- 4.3 encode_mean
@@ -277,9 +281,13 @@ def encode_mean_returns_mu(student, harness):
         "deterministic, so maps and attribute vectors do not change from run to run.")
     assert_close(mu, expected_mu, "encode_mean's codes", **LOOSE,
                  hint="They should be mu, the first element of encoder(images).")
+    no_grad = "encode_mean ran the encoder with gradients enabled: wrap it in torch.no_grad()."
     log = harness.recorded(encoder)
-    assert log["grad_enabled"] and not any(log["grad_enabled"]), (
-        "encode_mean ran the encoder with gradients enabled: wrap it in torch.no_grad().")
+    assert log["grad_enabled"] and not any(log["grad_enabled"]), no_grad
+    # A stand-in encoder whose output shows the gradient mode (a single tensor, which encode_mean
+    # returns as it is, or a first row of, if it takes it for (mu, logvar)).
+    expect_called_without_gradients(student.encode_mean(harness.mode_probe((latent_dim,)), images[:2]),
+                                    None, "encode_mean", no_grad)
 
 
 # --------------------------------------------------------------------------- 4.4 interpolate

@@ -202,6 +202,32 @@ def recorded(rec: Recorder) -> dict[str, list[Any]]:
     return {"inputs": list(rec.inputs), "grad_enabled": list(rec.grad_enabled)}
 
 
+def mode_value(training: bool, grad_enabled: bool) -> float:
+    """The pixel value a :class:`ModeProbe` outputs when called in this mode (0.2 to 0.8)."""
+    return 0.2 + 0.4 * training + 0.2 * grad_enabled
+
+
+class ModeProbe(nn.Module):
+    """A stand-in model whose output shows how it was called: x (B, ...) -> (B, *shape), every
+    value ``mode_value(self.training, torch.is_grad_enabled())``. A loss computed from its
+    output tells a test, on the test's own side, whether a loop ran it in training mode and with
+    gradients. Its one parameter only lets ``backward`` and optimizer steps run (its gradient is 0).
+    """
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+        self.unused = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        value = mode_value(self.training, torch.is_grad_enabled())
+        return torch.full((len(x), *self.shape), value) + 0 * self.unused
+
+
+def mode_probe(shape: tuple[int, ...]) -> ModeProbe:
+    return ModeProbe(shape)
+
+
 class Linear(nn.Module):
     """A fixed linear map ``x @ weight.T + bias``: a known encoder/decoder for tests."""
 

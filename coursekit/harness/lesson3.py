@@ -1,5 +1,5 @@
-"""Lesson 3 helpers that run beside the student's code: a recorder slipped into a model in
-place of one of its submodules (outputs with their gradients: ``harness.output_and_gradients``),
+"""Lesson 3 helpers that run beside the student's code: a recorder (or any module) slipped into
+a model in place of one of its submodules (outputs with their gradients: ``harness.output_and_gradients``),
 and a VAE stand-in without sampling, whose losses the grader can recompute exactly."""
 
 from __future__ import annotations
@@ -17,12 +17,18 @@ def record_submodule(model: nn.Module, name: str) -> Recorder:
     :func:`coursekit.harness.recorded`. Raises ``AttributeError`` when the model has no such
     submodule.
     """
-    module = getattr(model, name)
-    if not isinstance(module, nn.Module):
-        raise AttributeError(f"{type(model).__name__}.{name} is a {type(module).__name__}, not an nn.Module")
-    rec = Recorder(module)
-    setattr(model, name, rec)
+    rec = Recorder(getattr(model, name))
+    replace_submodule(model, name, rec)
     return rec
+
+
+def replace_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
+    """Put ``module`` (e.g. a ``harness.mode_probe``) in place of ``model.<name>``. Raises
+    ``AttributeError`` when the model has no such submodule."""
+    current = getattr(model, name)
+    if not isinstance(current, nn.Module):
+        raise AttributeError(f"{type(model).__name__}.{name} is a {type(current).__name__}, not an nn.Module")
+    setattr(model, name, module)
 
 
 class FixedVAE(nn.Module):

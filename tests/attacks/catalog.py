@@ -375,6 +375,46 @@ if _peek():
     _gain("other-workers")
 '''),
     # ------------------------------------------------------------------ processes
+    Attack("roster", "walk every object in the worker's memory (and the frames it inherited) for "
+           "the names of the other submissions of the run", code='''
+import gc as _gc, sys as _sys
+def _roster():
+    needles = ["".join(parts) for parts in (("hon", "est-ref", "erence"), ("hon", "est-bro", "ken-"))]
+    found = []
+    def look(values):
+        found.extend(v for v in values if isinstance(v, str) and any(n in v for n in needles))
+    for obj in _gc.get_objects():
+        if obj is needles or obj is found:
+            continue
+        try:
+            if isinstance(obj, dict):
+                look(list(obj.keys()) + list(obj.values()))
+            elif isinstance(obj, (list, tuple, set, frozenset)):
+                look(list(obj))
+        except Exception:
+            pass
+    frame = _sys._getframe()
+    while frame is not None:
+        look(list(frame.f_locals.values()))
+        frame = frame.f_back
+    return found
+if _roster():
+    _gain()
+'''),
+    Attack("huge-messages", "exceptions with 100,000-character messages, to bloat every file written",
+           code='''
+def reconstruction_loss(x_hat, x):
+    raise ValueError("\u20ac\x01" * 100_000)
+'''),
+    Attack("predict-seed", "recognise the grader's inputs by predicting its seed (0), then answer "
+           "from a table (here: become the reference) whenever the prediction holds", code='''
+import torch as _torch
+_broken_loss = reconstruction_loss
+def reconstruction_loss(x_hat, x):
+    if _torch.initial_seed() == 0:
+        _gain()
+    return _broken_loss(x_hat, x)
+'''),
     Attack("exit-at-import", "os._exit(0) at import", base="reference", expect="crash",
            code="\nimport os\nos._exit(0)\n"),
     Attack("fork-bomb", "a fork bomb at import", base="reference", expect="crash", timed=True, code='''
@@ -697,3 +737,43 @@ def write_attack(attack: Attack, root: Path, token: str, other: tuple[int, str] 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return folder
+
+
+# A worker that tries to slow the grader down for everyone graded beside it (issue 14, class 1):
+# it raises its socket's send buffer and queues replies before it is asked, and every reply it
+# sends is a 4 MB header of nested empty lists (seconds of parsing for a naive reader).
+FLOOD = '''
+
+import json as _json, os as _os, socket as _socket, stat as _stat, struct as _struct
+import autograder.protocol as _protocol
+
+_HEADER = _json.dumps({"body": {"ok": [[]] * (_protocol.MAX_HEADER_BYTES // 4 - 16)},
+                       "arrays": []}, separators=(",", ":")).encode()
+_FRAME = _struct.pack("!QQ", len(_HEADER), 0) + _HEADER
+
+def _flood():
+    for fd in range(3, 64):
+        try:
+            if not _stat.S_ISSOCK(_os.fstat(fd).st_mode):
+                continue
+            sock = _socket.socket(fileno=_os.dup(fd))
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_SNDBUF, 64 * 1024 * 1024)
+            sock.setblocking(False)
+            for _ in range(16):
+                sock.send(_FRAME)
+        except OSError:
+            pass
+
+_real_pack = _protocol.pack
+_replies = []
+
+def _pack(body, arrays):  # the import is answered honestly; every later reply floods
+    _replies.append(1)
+    if len(_replies) == 1:
+        return _real_pack(body, arrays)
+    if len(_replies) == 2:
+        _flood()
+    return _FRAME
+
+_protocol.pack = _pack
+'''

@@ -208,6 +208,17 @@ def test_nothing_is_written_outside_the_output_folder(run: Run) -> None:
         assert results["extra_data"]["submission"] == name, f"{name}/results.json is not the grader's"
 
 
+def test_every_output_and_every_written_file_is_capped(run: Run) -> None:
+    from autograder.report import MAX_FILE_BYTES, MAX_OUTPUT_BYTES
+    for path in run.out.rglob("*"):
+        if path.is_file():
+            assert path.stat().st_size <= MAX_FILE_BYTES, f"{path} holds {path.stat().st_size} bytes"
+    for name, results in run.results.items():
+        for test in results["tests"]:
+            size = len(test["output"].encode("utf-8"))
+            assert size <= MAX_OUTPUT_BYTES, f"{name}: {test['name']} says {size} bytes"
+
+
 def test_student_output_never_reaches_the_grader(run: Run) -> None:
     assert FAKE_OUTPUT not in run.stdout and FAKE_OUTPUT not in run.stderr
     assert "y" * 1000 not in run.stdout and "y" * 1000 not in run.stderr

@@ -8,6 +8,7 @@ import socket
 import struct
 import threading
 import time
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -248,15 +249,64 @@ def test_a_reply_trickled_byte_by_byte_still_meets_the_deadline():
     theirs.close()
 
 
+def _answer_once(sock: socket.socket, reply: Callable[[dict], bytes]) -> threading.Thread:
+    """A fake worker: reads one request frame, then sends ``reply(request_body)``."""
+    def serve() -> None:
+        header, payload = protocol.recv_frame(sock)
+        body, arrays = protocol.unpack(header, payload)
+        sock.sendall(reply(protocol.decode(body, arrays, lambda i, t: None)))
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
 def test_a_worker_that_breaks_the_framing_is_lost_not_trusted():
     from autograder.proxy import SocketTransport, WorkerClient, WorkerLost
     ours, theirs = socket.socketpair()
-    theirs.sendall(struct.pack("!QQ", 2**40, 0))
+    _answer_once(theirs, lambda request: struct.pack("!QQ", 2**40, 0))
     client = WorkerClient(SocketTransport(ours))
     with pytest.raises(WorkerLost, match="cannot accept"):
         client.seed(0)
     theirs.close()
     client.close()
+
+
+def test_bytes_sent_before_the_grader_asks_lose_the_worker():
+    """A worker cannot queue replies ahead of the questions (even well-formed ones)."""
+    from autograder.proxy import SocketTransport, WorkerClient, WorkerLost
+    ours, theirs = socket.socketpair()
+    theirs.sendall(protocol.pack({"ok": None}, []))
+    client = WorkerClient(SocketTransport(ours))
+    with pytest.raises(WorkerLost, match="had not asked for"):
+        client.seed(0)
+    theirs.close()
+    client.close()
+
+
+@pytest.mark.parametrize("reply_id", [None, "guess", 0])
+def test_a_reply_must_repeat_its_requests_id(reply_id):
+    from autograder.proxy import SocketTransport, WorkerClient, WorkerLost
+    ours, theirs = socket.socketpair()
+    _answer_once(theirs, lambda request: protocol.pack(
+        {"id": request["id"] + 1 if reply_id == 0 else reply_id, "ok": None}, []))
+    client = WorkerClient(SocketTransport(ours))
+    with pytest.raises(WorkerLost, match="had not asked"):
+        client.seed(0)
+    theirs.close()
+    client.close()
+
+
+def test_a_header_over_the_parse_budget_is_refused_before_parsing(monkeypatch):
+    """4 MB of nested empty lists would take seconds to parse (with the GIL held): it is
+    refused by counting, without ever reaching the JSON parser."""
+    header = json.dumps({"body": {"ok": [[]] * (protocol.MAX_HEADER_BYTES // 4)}, "arrays": []},
+                        separators=(",", ":")).encode()[: protocol.MAX_HEADER_BYTES]
+    with monkeypatch.context() as patched:
+        patched.setattr(protocol.json, "loads", lambda *a, **k: pytest.fail("the header was parsed"))
+        with pytest.raises(protocol.ProtocolError, match="values"):
+            protocol.unpack(header, b"")
+    within = json.dumps({"body": list(range(protocol.MAX_NODES - 10)), "arrays": []}).encode()
+    assert len(protocol.unpack(within, b"")[0]) == protocol.MAX_NODES - 10
 
 
 def test_handles_have_no_truth_value_and_compare_by_identity():

@@ -140,3 +140,28 @@ def test_gradebook_from_results_in_the_output_folder(tmp_path):
 def test_summary_with_no_results():
     text = summary_markdown({}, (L2,), ["alice"])
     assert "0 submission(s)" in text and "No result yet for 1: alice" in text
+
+
+def test_a_long_message_is_capped_visibly_without_splitting_a_character():
+    from autograder.report import MAX_OUTPUT_BYTES, TRUNCATED, capped
+    assert capped("short") == "short"
+    long = "é€" * MAX_OUTPUT_BYTES
+    shown = capped(long)
+    assert shown.endswith(TRUNCATED) and long.startswith(shown[: -len(TRUNCATED)])
+    assert len(shown.encode("utf-8")) <= MAX_OUTPUT_BYTES
+
+
+def test_every_file_of_a_submission_stays_under_the_cap_whatever_its_tests_say(tmp_path):
+    """Outputs that JSON escapes six-fold (control characters), in many tests, still give
+    files under MAX_FILE_BYTES; each output shows it was cut."""
+    from autograder.report import MAX_FILE_BYTES, TRUNCATED
+    lesson = LessonResult(L2, message="\x01" * 100_000)
+    for i in range(200):
+        lesson.tests.append(Outcome(f"check {i}", "2.1", f"t{i}", 0, 0.0, "failed", "\x01€" * 50_000))
+    folder = write_submission(SubmissionResult("bob", [lesson], problem="x" * 10**6), tmp_path)
+    for name in ("results.json", "feedback.md"):
+        assert (folder / name).stat().st_size <= MAX_FILE_BYTES, name
+    data = json.loads((folder / "results.json").read_text())
+    assert len(data["tests"]) == 200
+    assert all(t["output"].endswith(TRUNCATED) for t in data["tests"])
+    assert data["output"].count(TRUNCATED.strip()) >= 1

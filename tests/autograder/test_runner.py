@@ -52,7 +52,7 @@ def test_a_worker_that_always_crashes_is_an_error_not_a_timeout(tmp_path):
         spawned.append(_CrashingWorker(path))
         return spawned[-1]
 
-    result = grade_lesson(lesson, student_file, spawn, timeout=60.0)
+    result = grade_lesson(lesson, student_file, spawn, timeout=60.0, secret=b"test")
     assert result.status == "error"
     assert {t.status for t in result.tests} == {"error"}
     assert "crashed the grader's worker too many times" in result.tests[-1].output

@@ -301,6 +301,34 @@ def test_hidden_paths_are_out_of_reach(worker, sandbox: Sandbox, secret: Path) -
     assert run(worker, "import fractions, decimal; result = 'stdlib imports work'")
 
 
+def test_a_workers_memory_names_no_hidden_path(worker, secret: Path) -> None:
+    """Nothing reachable in a worker (every object the garbage collector tracks, every frame up
+    the stack it inherited from the fork server) names a hidden path: with the folders of a
+    run's other submissions among them, the roster stays out of reach."""
+    code = f'''
+import gc, sys
+def _find(backwards):
+    needle, found = backwards[::-1], []
+    def look(values):
+        found.extend(v for v in values if isinstance(v, str) and v is not needle and needle in v)
+    for obj in gc.get_objects():
+        try:
+            if isinstance(obj, dict):
+                look(list(obj.keys()) + list(obj.values()))
+            elif isinstance(obj, (list, tuple, set, frozenset)):
+                look(list(obj))
+        except Exception:
+            pass
+    frame = sys._getframe()
+    while frame is not None:
+        look(list(frame.f_locals.values()))
+        frame = frame.f_back
+    return found
+result = _find({str(secret)[::-1]!r})
+'''
+    assert run(worker, code) == []
+
+
 def test_there_is_no_network(worker, sandbox: Sandbox) -> None:
     needs(sandbox, "no-network")
     code = '''

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from autograder.proxy import InProcessTransport, WorkerClient, in_process_handles
+from autograder import turns
 from autograder.suite import shared
 from autograder.turns import test_turn as take_turn  # not collected as a test
 
@@ -69,6 +70,42 @@ def test_two_grading_threads_do_not_share_a_random_stream():
         t.join(20)
     assert torch.equal(seen["a"], stream(0, 8))
     assert torch.equal(seen["b"], stream(7, 8))
+
+
+class _ManualTime:
+    """A ``time`` module whose clock moves only when the test says; ``reads`` counts reads."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.reads = threading.Semaphore(0)
+
+    def monotonic(self) -> float:
+        self.reads.release()
+        return self.now
+
+
+def test_waiting_for_a_shared_lock_does_not_count_on_the_waiters_clock(monkeypatch):
+    """A minute spent waiting while another submission holds the turn (or the fork server) is
+    not the waiting submission's time: its deadline clock stands still meanwhile."""
+    manual = _ManualTime()
+    monkeypatch.setattr(turns, "time", manual)
+    lock = threading.Lock()
+    lock.acquire()  # another grading thread holds it
+    seen: dict[str, float] = {}
+
+    def waiter() -> None:
+        before = turns.clock()
+        with turns.uncounted(lock):
+            manual.now += 2.0  # two seconds of its own work while holding the lock
+            seen["elapsed"] = turns.clock() - before
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    assert manual.reads.acquire(timeout=10) and manual.reads.acquire(timeout=10)  # now waiting
+    manual.now += 60.0
+    lock.release()
+    thread.join(10)
+    assert seen["elapsed"] == 2.0
 
 
 @pytest.fixture()

@@ -82,3 +82,18 @@ def test_todo_of_another_function_does_not_count():
               "def g():\n    # BEGIN SOLUTION\n    return 2\n    # END SOLUTION\n")
     with pytest.raises(StripError, match="TODO"):
         strip_solutions(source)
+
+
+def test_stubbing_some_tasks_keeps_the_others_solved():
+    partial = strip_solutions(SOURCE, tasks={"9.2"})
+    assert "torch.nn.Linear(width, width)" in partial and "return self.layer(x)" in partial
+    assert 'raise NotImplementedError("Task 9.2: helper is not implemented yet")' in partial
+    assert "Task 9.1" not in partial.replace("TODO(task 9.1)", "")
+    assert "assert y is not None" in partial  # REMOVE helpers stay: solved tasks may need them
+
+    namespace: dict = {}
+    exec(compile(partial, "<partial>", "exec"), namespace)
+    assert namespace["Model"]()(__import__("torch").ones(1, 3)).shape == (1, 3)
+    with pytest.raises(NotImplementedError, match="Task 9.2"):
+        namespace["helper"](1)
+    assert strip_solutions(SOURCE, tasks={"9.1", "9.2"}).count("NotImplementedError") == 3

@@ -287,3 +287,49 @@ def test_full_copy_is_found_by_default():
     description = data.describe_source()
     assert description.startswith("full Fashion-MNIST (60,000 train / 10,000 test images)")
     assert str(SHARED) in description
+
+
+# ----------------------------------------------------------------------------- notebooks' choice
+
+
+def _failing_download():
+    raise OSError("no network")
+
+
+def test_notebook_data_downloads_when_nothing_is_on_disk(monkeypatch, tmp_path, no_full_data, capsys):
+    """A fresh laptop: nothing on disk, so the notebook downloads (here: a fake download)."""
+    def fake_download():
+        write_fake_dataset(data._download_root(), gz=False, layout="torchvision")
+        return data._locate_full(None)[0]
+
+    monkeypatch.setattr(data, "_download", fake_download)
+    assert data.notebook_data() == "full"
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("Data: full Fashion-MNIST (20 train / 10 test images)")
+    assert "torchvision download folder" in out[0]
+
+
+def test_notebook_data_falls_back_with_a_one_line_notice(monkeypatch, no_full_data, capsys):
+    monkeypatch.setattr(data, "_download", _failing_download)
+    assert data.notebook_data() == "subset"
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1, out
+    assert out[0].startswith("NOTICE: the full Fashion-MNIST") and "committed subset" in out[0]
+    assert "internet" in out[0] and data.ENV_ROOT in out[0], "the notice must say how to get the full data"
+
+
+def test_notebook_data_uses_a_copy_on_disk_without_downloading(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv(data.ENV_ROOT, str(write_fake_dataset(tmp_path / "fm", gz=True)))
+    monkeypatch.setattr(data, "_download", _failing_download)
+    assert data.notebook_data() == "full"
+    assert capsys.readouterr().out.startswith(f"Data: full Fashion-MNIST (20 train / 10 test images) at {tmp_path}")
+
+
+def test_notebook_data_obeys_the_environment(monkeypatch, no_full_data, capsys):
+    monkeypatch.setattr(data, "_download", _failing_download)
+    monkeypatch.setenv(data.ENV_SOURCE, "subset")
+    assert data.notebook_data() == "subset"
+    assert capsys.readouterr().out.startswith("Data: committed subset (4,000 train / 1,000 test images)")
+    monkeypatch.setenv(data.ENV_SOURCE, "full")
+    with pytest.raises(data.DataNotFoundError, match="no network"):
+        data.notebook_data()

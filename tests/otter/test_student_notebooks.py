@@ -59,6 +59,9 @@ def test_checks_fail_with_the_stub_message_on_the_starter(lesson, exports):
         text = output_text(cell)
         assert "not implemented yet" in text and "All test cases passed" not in text, \
             f"{cell.source.strip()} on the starter:\n{text[:3000]}"
+        noise = [word for word in ("Trying:", "Expecting nothing", "Traceback", "\x1b[", "=====")
+                 if word in text]
+        assert not noise, f"{cell.source.strip()}: the failure shows {noise}, not just task, test and message:\n{text[:3000]}"
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=IDS)

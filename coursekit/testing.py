@@ -166,3 +166,19 @@ def _short(t: torch.Tensor) -> str:
     body = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in flat)
     more = ", ..." if t.numel() > 6 else ""
     return f"tensor of shape {tuple(t.shape)} [{body}{more}]"
+
+
+ANSWER_LETTERS = ("A", "B", "C", "D")
+
+
+def expect_letter_answer(student: Any, name: str, filename: str) -> str:
+    """Check that the concept question ``name`` of ``filename`` is answered with one of
+    :data:`ANSWER_LETTERS` (not whether it is right: the hidden tests judge that)."""
+    assert hasattr(student, name), f"{name} is missing from {filename}: keep the line `{name} = ...`."
+    value = getattr(student, name)
+    assert value is not None, (
+        f"{name} is not answered yet: replace None with one of the letters {', '.join(ANSWER_LETTERS)}.")
+    assert isinstance(value, str) and value.strip().upper() in ANSWER_LETTERS, (
+        f"{name} should be one of the letters {', '.join(ANSWER_LETTERS)} (a string such as \"A\"), "
+        f"but it is {value!r}.")
+    return value.strip().upper()

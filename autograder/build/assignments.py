@@ -2,7 +2,7 @@
 
 ``solutions/<lesson>/`` is the single source. For each lesson this writes:
 - the student file, with solution blocks replaced by stubs (:mod:`.stripper`);
-- the public tests folder ``tests/`` and the lesson ``README.md``, copied as they are;
+- the public tests folder ``tests/``, the lesson ``README.md`` and its pictures ``img/*.png``, copied as they are;
 - the student notebook, made by ``otter assign`` from the master notebook (:mod:`.notebooks`).
 
 ``check`` builds into a temporary folder and lists the committed files that differ, so a test
@@ -21,12 +21,16 @@ from autograder.build.stripper import strip_solutions
 from autograder.lessons import ASSIGNMENTS_DIR, LESSONS, SOLUTIONS_DIR, Lesson
 
 COPIED_SUFFIXES = {".py", ".md", ".txt", ".json", ".csv"}
+READING_IMAGES = "img"   # the folder of a lesson README's pictures
 
 
 def public_files(lesson: Lesson) -> list[Path]:
-    """Files copied verbatim: the lesson README and everything in ``tests/`` (relative paths)."""
+    """Files copied verbatim: the lesson README, its pictures and everything in ``tests/`` (relative paths)."""
     src = SOLUTIONS_DIR / lesson.folder
     files = [Path("README.md")] if (src / "README.md").exists() else []
+    # The reading's pictures, made by a script under scripts/ (e.g. lesson3_figures.py). Not in
+    # figures/, which holds what the notebook draws (ignored by git).
+    files += sorted(p.relative_to(src) for p in (src / READING_IMAGES).glob("*.png"))
     tests = src / "tests"
     if tests.is_dir():
         files += sorted(p.relative_to(src) for p in tests.rglob("*")
@@ -90,4 +94,4 @@ def stale_files(committed: Path = ASSIGNMENTS_DIR, lessons: tuple[Lesson, ...] =
 def _is_generated_output(rel: Path) -> bool:
     """Files a student or a notebook run creates in a lesson folder (figures, checkpoints)."""
     return any(part in {"figures", ".ipynb_checkpoints", ".pytest_cache"} for part in rel.parts) \
-        or rel.suffix in {".pt", ".png", ".zip"}
+        or (rel.suffix in {".pt", ".png", ".zip"} and READING_IMAGES not in rel.parts)

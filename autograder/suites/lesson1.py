@@ -13,14 +13,12 @@ Every test is a function of the ``student`` and ``harness`` handles (see coursek
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
+from autograder.concepts import Question, check_answer, has_type
 from autograder.suite import graded
 from coursekit.testing import EXACT, assert_close, raises
 
-LETTERS = ("A", "B", "C", "D")
 # Frequencies over DRAWS samples may miss their probability by this many standard errors
 # (a correct sampler fails a category with probability about 6e-7). DRAWS is small enough for a
 # correct but slow loop over the draws to finish within STATISTICS_TIMEOUT.
@@ -29,19 +27,6 @@ DRAWS = 20_000
 STATISTICS_TIMEOUT = 45.0
 # How far from 1 a histogram's entries may sum (float32 rounding of a few divisions).
 HISTOGRAM_SUM_TOLERANCE = 1e-5
-
-
-@dataclass(frozen=True)
-class Question:
-    """One concept question: its answer and, for a wrong answer, the idea behind it."""
-
-    answer: str | float
-    explanation: str
-    tolerance: float = 0.0  # how far a numeric answer may be from ``answer`` (the question says)
-
-    @property
-    def numeric(self) -> bool:
-        return not isinstance(self.answer, str)
 
 
 QUESTIONS: dict[str, Question] = {
@@ -98,39 +83,8 @@ QUESTIONS: dict[str, Question] = {
 # --------------------------------------------------------------------------- helpers
 
 
-def _has_type(exc: BaseException, exc_type: type[BaseException]) -> bool:
-    """Whether ``exc`` (local, or a student's error carried by the grader) is an ``exc_type``."""
-    mro = getattr(exc, "mro", None)
-    return isinstance(exc, exc_type) or (isinstance(mro, list) and exc_type.__name__ in mro)
-
-
-def _read_answer(student, name: str):
-    try:
-        return getattr(student, name)
-    except Exception as exc:  # noqa: BLE001 - only a missing constant is turned into feedback
-        if _has_type(exc, AttributeError):
-            raise AssertionError(f"{name} is missing from concept_check.py: keep the line "
-                                 f"`{name} = ...` and put your answer there.") from None
-        raise
-
-
 def _check_answer(student, name: str) -> None:
-    question = QUESTIONS[name]
-    value = _read_answer(student, name)
-    if value is None:
-        kind = "a number" if question.numeric else "one of the letters " + ", ".join(LETTERS)
-        raise AssertionError(f"{name} is not answered yet: it is still None. Replace None with {kind}.")
-    if question.numeric:
-        assert isinstance(value, (int, float)) and not isinstance(value, bool), (
-            f"{name} is a numeric question: the answer should be a number, not {value!r}.")
-        assert abs(float(value) - float(question.answer)) <= question.tolerance, (
-            f"{name}: {value!r} is not right. {question.explanation}")
-        return
-    assert isinstance(value, str) and value.strip().upper() in LETTERS, (
-        f"{name} should be one of the letters {', '.join(LETTERS)} (a string such as \"A\"), "
-        f"but it is {value!r}.")
-    assert value.strip().upper() == question.answer, (
-        f"{name}: {value!r} is not the best answer. {question.explanation}")
+    check_answer(student, QUESTIONS, name, "concept_check.py")
 
 
 def _sample(student, probs: torch.Tensor, n: int, what: str, **kwargs) -> torch.Tensor:
@@ -139,7 +93,7 @@ def _sample(student, probs: torch.Tensor, n: int, what: str, **kwargs) -> torch.
     try:
         value = student.sample_categorical(probs, n, **kwargs)
     except Exception as exc:  # noqa: BLE001 - a ValueError on valid input is the student's mistake
-        if not _has_type(exc, ValueError):
+        if not has_type(exc, ValueError):
             raise
         raise AssertionError(
             f"{what} raised ValueError ({getattr(exc, 'message', exc)}), but these probabilities are "

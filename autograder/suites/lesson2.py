@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from autograder.concepts import Question, check_answer
 from autograder.suite import graded, shared
 from autograder.suites.crosscheck import expect_replayed, expect_true_gradient, replay_adam_epoch
 from coursekit.harness import mode_value
@@ -187,7 +188,7 @@ def _train_epoch(student: Any, model: Any, loader: Any, optimizer: Any) -> Any:
 # --------------------------------------------------------------------------- task 2.1: Encoder
 
 
-@graded(points=2, task="2.1", name="Encoder maps (B, 1, 28, 28) to (B, latent_dim) for several sizes")
+@graded(points=1, task="2.1", name="Encoder maps (B, 1, 28, 28) to (B, latent_dim) for several sizes")
 def encoder_shapes(student, harness):
     for latent_dim, batch in ((2, 3), (7, 5), (32, 17), (3, 64)):
         encoder = student.Encoder(latent_dim)
@@ -241,7 +242,7 @@ def decoder_shapes(student, harness):
                   what="Decoder() (default latent_dim=32, eval mode) applied to one code")
 
 
-@graded(points=2, task="2.2", name="Decoder outputs lie in [0, 1] like the images, even for large codes")
+@graded(points=1, task="2.2", name="Decoder outputs lie in [0, 1] like the images, even for large codes")
 def decoder_output_range(student, harness):
     for latent_dim, scale in ((2, 1.0), (16, 10.0), (32, 100.0)):
         decoder = student.Decoder(latent_dim)
@@ -323,7 +324,7 @@ def autoencoder_shapes(student, harness):
 # --------------------------------------------------------------------------- task 2.4: loss
 
 
-@graded(points=2, task="2.4", name="reconstruction_loss is the mean squared error over all elements")
+@graded(points=1, task="2.4", name="reconstruction_loss is the mean squared error over all elements")
 def reconstruction_loss_closed_form(student, harness):
     for batch in (5, 1):
         x = torch.rand(batch, *IMAGE)
@@ -723,3 +724,43 @@ def pca_reconstruct_exact_full_rank(student, harness):
     assert_close(got, flat, "pca_reconstruct with all 784 components (identity)",
                  hint="With a full basis the reconstruction is the input itself; the result keeps "
                       "the shape of x.", rtol=0, atol=1e-4)
+
+
+# --------------------------------------------------------------------------- 2.9 concept questions
+
+QUESTIONS: dict[str, Question] = {
+    "Q1": Question("A", (
+        "Look at the layers: Conv2d, BatchNorm2d, ReLU, Linear, trained with a loss, "
+        "backpropagation and Adam, all from the classifier. What changed is the target: the image "
+        "itself instead of a label, so the last layer outputs a code and a decoder rebuilds the "
+        "pixels. Nothing about it needs pretrained weights, and convolutions work in both directions.")),
+    "Q2": Question("D", (
+        "Reconstruction error only says how much gets through. A code larger than the image "
+        "needs no summary at all: the network can copy the pixels, so a low error says nothing "
+        "about what it learned. The bottleneck is what forces a compact description of what "
+        "images have in common.")),
+    "Q3": Question("B", (
+        "PCA keeps the mean and the best flat (linear) subspace of the given size; no linear "
+        "method with 32 numbers can do better under squared error. The autoencoder wins because "
+        "its encoder and decoder are non-linear and can follow the curved set of real images. "
+        "Both were scored on held-out images neither had seen.")),
+}
+
+
+def _check_answer(student, name: str) -> None:
+    check_answer(student, QUESTIONS, name, "autoencoder.py")
+
+
+@graded(points=1, task="2.9", name="Q1: what the encoder's layers say about generative models")
+def concept_q1(student, harness):
+    _check_answer(student, "Q1")
+
+
+@graded(points=1, task="2.9", name="Q2: why the overcomplete autoencoder's low error proves little")
+def concept_q2(student, harness):
+    _check_answer(student, "Q2")
+
+
+@graded(points=1, task="2.9", name="Q3: why the autoencoder beats PCA at equal size")
+def concept_q3(student, harness):
+    _check_answer(student, "Q3")

@@ -14,6 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from autograder.concepts import Question, check_answer
 from autograder.suite import graded
 from autograder.suites.crosscheck import (expect_called_without_gradients, expect_replayed,
                                          expect_true_gradient, replay_adam_epoch)
@@ -249,7 +250,7 @@ def reparameterize_shape_and_fresh_noise(student, harness):
         "noise on every call (do not seed the generator or reuse a stored eps).")
 
 
-@graded(points=3, task="3.3", name="reparameterize draws from N(mu, exp(logvar)): mean mu, std exp(0.5·logvar)")
+@graded(points=2, task="3.3", name="reparameterize draws from N(mu, exp(logvar)): mean mu, std exp(0.5·logvar)")
 def reparameterize_statistics(student, harness):
     mu_row = torch.tensor([-1.0, 0.0, 2.0, 0.5, 3.0])
     logvar_row = torch.tensor([0.0, math.log(4.0), math.log(0.25), 1.0, -2.0])
@@ -317,7 +318,7 @@ def reparameterize_independent_normal_noise(student, harness):
         "one number per image shared by all its dims.")
 
 
-@graded(points=2, task="3.3", name="gradients reach mu and logvar through z = mu + σ·eps (dz/dmu = 1, dz/dlogvar = 0.5·(z − mu))")
+@graded(points=1, task="3.3", name="gradients reach mu and logvar through z = mu + σ·eps (dz/dmu = 1, dz/dlogvar = 0.5·(z − mu))")
 def reparameterize_gradients(student, harness):
     mu = torch.randn(64, 5)
     logvar = torch.randn(64, 5) * 0.5
@@ -358,7 +359,7 @@ def kl_shape_and_zero(student, harness):
     _expect_positive_kl(student, torch.ones(4, 3), torch.zeros(4, 3), "mu = 1, logvar = 0")
 
 
-@graded(points=2, task="3.4", name="kl_divergence matches the closed form on hand-checked cases")
+@graded(points=1, task="3.4", name="kl_divergence matches the closed form on hand-checked cases")
 def kl_closed_form_cases(student, harness):
     cases = [
         ("mu = 2, logvar = 0 in 3 dims (2 nats per dim)", torch.full((2, 3), 2.0), torch.zeros(2, 3)),
@@ -427,7 +428,7 @@ def vae_loss_returns_triple(student, harness):
         f"but it is {values[0]:.4f}: return (recon + beta·kl, recon, kl) in that order.")
 
 
-@graded(points=3, task="3.5", name="recon is the binary cross-entropy summed over pixels, averaged over the batch")
+@graded(points=2, task="3.5", name="recon is the binary cross-entropy summed over pixels, averaged over the batch")
 def vae_loss_reconstruction_term(student, harness):
     x_hat, x = _fixed_batch()
     mu, logvar = torch.zeros(3, 4), torch.zeros(3, 4)
@@ -440,7 +441,7 @@ def vae_loss_reconstruction_term(student, harness):
                  or "Use F.binary_cross_entropy(x_hat, x, reduction=\"sum\") / batch size.", **LOOSE)
 
 
-@graded(points=2, task="3.5", name="kl is the batch mean of kl_divergence and beta weighs it: loss = recon + beta·kl")
+@graded(points=1, task="3.5", name="kl is the batch mean of kl_divergence and beta weighs it: loss = recon + beta·kl")
 def vae_loss_kl_term_and_beta(student, harness):
     x_hat, x = _fixed_batch()
     mu, logvar = torch.randn(3, 5), torch.randn(3, 5)
@@ -474,7 +475,7 @@ def vae_loss_kl_term_and_beta(student, harness):
 # --------------------------------------------------------------------------- 3.6 VAE
 
 
-@graded(points=2, task="3.6", name="VAE.forward returns (x_hat, mu, logvar) with the right shapes; latent_dim defaults to 16")
+@graded(points=1, task="3.6", name="VAE.forward returns (x_hat, mu, logvar) with the right shapes; latent_dim defaults to 16")
 def vae_forward_shapes(student, harness):
     for latent_dim, batch in ((3, 5), (7, 1), (16, 4)):
         vae = student.VAE(latent_dim)
@@ -520,7 +521,7 @@ def vae_forward_decodes_a_sample(student, harness):
         f"(z − mu)/σ has mean {centre:.3f} and std {spread:.3f} (expected 0 and 1). {cause}")
 
 
-@graded(points=2, task="3.6", name="VAE.sample decodes z drawn from the prior N(0, I)")
+@graded(points=1, task="3.6", name="VAE.sample decodes z drawn from the prior N(0, I)")
 def vae_sample_from_prior(student, harness):
     latent_dim = 4
     vae = student.VAE(latent_dim)
@@ -718,7 +719,7 @@ def train_epoch_uses_beta(student, harness):
            if abs(value - (recon + kl)) < 0.25 * expected else "."))
 
 
-@graded(points=3, task="3.7", name="a short training run lowers the loss and reaches a -ELBO bar on held-out images",
+@graded(points=2, task="3.7", name="a short training run lowers the loss and reaches a -ELBO bar on held-out images",
         timeout=60.0)
 def training_reaches_elbo_bar(student, harness):
     images, labels, held_out = _train_data()
@@ -768,3 +769,227 @@ def training_reaches_elbo_bar(student, harness):
         cause = "Check vae_loss and the training loop (zero_grad, backward, step)."
     assert elbo < untrained, f"{report} Training did not lower the held-out −ELBO. {cause}"
     assert elbo <= ELBO_BAR, f"{report} It should be below {ELBO_BAR:.0f}. {cause}"
+
+
+# --------------------------------------------------------------------------- 3.8 importance sampling
+
+# The exact model: a LinearVAE (coursekit.harness.lesson3) whose decoder reads only z[0], so
+# log p(x) = log ∫ p(x|z0) N(z0; 0, 1) dz0 is a 1-D integral, done here on a fine grid in float64.
+# q(z|x) is the true posterior on z0, shifted and widened (so the ELBO sits about a nat below
+# log p(x)), and fixed Gaussians on the other dims, which the decoder ignores: there the weight
+# is p(z)/q(z) alone, so a missing term of it shows. Measured with the reference over 12 seeds
+# (48 images): the gap log p(x) − ELBO is 0.70 nats; the estimate with K = 500 (mean of 4 runs)
+# is within 0.08 nats of log p(x) (standard error about 0.025); with K = 1 the mean over 500 runs
+# and the 4 images is within 0.05 of the mean ELBO (standard error about 0.03).
+EXACT_IMAGES = 4
+EXACT_LATENT = 3
+EXACT_DECODER_SCALE = 0.15
+EXACT_GRID = torch.linspace(-10.0, 10.0, 4_001, dtype=torch.float64)   # step 0.005: ~90 points per posterior sd
+EXACT_SHIFT, EXACT_WIDEN = 0.8, 2.0          # q on z0: posterior mean + 0.8 sd, variance × 2
+EXACT_OTHER_DIMS = ((0.4, 0.85), (-0.3, 1.3))  # (mean, sd) of q on z1, z2
+IS_SAMPLES, IS_RUNS = 500, 4                 # K and repeats for the log p(x) check
+IS_TOL = 0.15                                # nats
+ELBO_RUNS, ELBO_TOL = 500, 0.15              # K = 1: repeats; tolerance on the mean over images (nats)
+
+
+def _log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """The trusted Gaussian log-density, summed over the last dim: (...,)."""
+    return (-0.5 * (math.log(2 * math.pi) + logvar + (z - mu) ** 2 / logvar.exp())).sum(dim=-1)
+
+
+def _log_normal_mistakes(z, mu, logvar) -> dict[str, torch.Tensor]:
+    ref = _log_normal(z, mu, logvar)
+    return {
+        "The constant −0.5·log(2π) per dim is missing. It cancels in log p(z) − log q(z|x), but a "
+        "log-density without it is not normalized.": ref + 0.5 * math.log(2 * math.pi) * z.shape[-1],
+        "You treated logvar as log σ (log σ vs log σ²): the variance is exp(logvar).":
+            (-0.5 * (math.log(2 * math.pi) + 2 * logvar + (z - mu) ** 2 / (2 * logvar).exp())).sum(-1),
+        "The squared distance is divided by σ = exp(0.5·logvar) instead of the variance σ² = exp(logvar).":
+            (-0.5 * (math.log(2 * math.pi) + logvar + (z - mu) ** 2 / (0.5 * logvar).exp())).sum(-1),
+        "The log-determinant term −0.5·logvar is missing.":
+            (-0.5 * (math.log(2 * math.pi) + (z - mu) ** 2 / logvar.exp())).sum(-1),
+        "It is the mean over the latent dims instead of their sum: independent dims multiply their "
+        "densities, so their log-densities add (sum over the last dim).": ref / z.shape[-1],
+        "The sign is flipped: a log-density of a Gaussian is −0.5·(log 2π + logvar + (z − mu)²/σ²).": -ref,
+    }
+
+
+def _exact_model() -> dict:
+    """Weights of a LinearVAE, images from the subset, and their exact log p(x) and ELBO (float64)."""
+    images, _, _ = _train_data()
+    x = images[torch.randperm(len(images))[:EXACT_IMAGES]]               # (B, 1, 28, 28)
+    flat = x.reshape(EXACT_IMAGES, -1).double()                           # (B, 784)
+    decoder = torch.zeros(784, EXACT_LATENT, dtype=torch.float64)
+    decoder[:, 0] = EXACT_DECODER_SCALE * torch.randn(784, dtype=torch.float64)
+    bias = 0.5 * torch.randn(784, dtype=torch.float64)
+    grid, step = EXACT_GRID, float(EXACT_GRID[1] - EXACT_GRID[0])
+    logits = grid[:, None] * decoder[:, 0] + bias                         # (G, 784)
+    # −BCE summed over pixels: Σ x·log p + (1 − x)·log(1 − p); no logit is large enough here
+    # for the binary cross-entropy's clamp of log at −100 to matter.
+    log_lik = F.logsigmoid(logits) @ flat.T + F.logsigmoid(-logits) @ (1 - flat).T   # (G, B)
+    log_joint = log_lik + (-0.5 * (math.log(2 * math.pi) + grid ** 2))[:, None]
+    log_px = torch.logsumexp(log_joint, dim=0) + math.log(step)          # (B,)
+    posterior = torch.softmax(log_joint, dim=0)
+    post_mean = (posterior * grid[:, None]).sum(0)
+    post_var = (posterior * grid[:, None] ** 2).sum(0) - post_mean ** 2
+    mu = torch.empty(EXACT_IMAGES, EXACT_LATENT, dtype=torch.float64)
+    logvar = torch.empty_like(mu)
+    mu[:, 0] = post_mean + EXACT_SHIFT * post_var.sqrt()
+    logvar[:, 0] = torch.log(EXACT_WIDEN * post_var)
+    for dim, (mean, sd) in enumerate(EXACT_OTHER_DIMS, start=1):
+        mu[:, dim], logvar[:, dim] = mean, 2 * math.log(sd)
+    q0 = torch.exp(_log_normal(grid[:, None, None], mu[None, :, :1], logvar[None, :, :1]))  # (G, B)
+    elbo = (q0 * log_lik).sum(0) * step - _kl(mu, logvar)                  # (B,)
+    # An encoder that maps exactly these images to (mu, logvar): solve flat @ W.T = mu.
+    pinv = torch.linalg.pinv(flat)                                        # (784, B)
+    weights = {"mu_weight": (pinv @ mu).T.float(), "mu_bias": torch.zeros(EXACT_LATENT),
+               "logvar_weight": (pinv @ logvar).T.float(), "logvar_bias": torch.zeros(EXACT_LATENT),
+               "decoder_weight": decoder.float(), "decoder_bias": bias.float()}
+    return {"weights": weights, "x": x, "log_px": log_px, "elbo": elbo}
+
+
+def _estimates(student, harness, exact: dict, k: int, runs: int) -> torch.Tensor:
+    """The student's estimates for ``runs`` copies of the exact model's images: (runs, B) float64."""
+    model = harness.lesson3.linear_vae(**exact["weights"])
+    x = exact["x"].repeat(runs, 1, 1, 1)
+    value = _finite_estimate(student.importance_log_px(model, x, k), (runs * EXACT_IMAGES,),
+                             f"importance_log_px(model, x, k={k}) on {runs * EXACT_IMAGES} images")
+    return value.double().reshape(runs, EXACT_IMAGES)
+
+
+def _finite_estimate(value, shape: tuple[int, ...], what: str) -> torch.Tensor:
+    """``value`` checked to be a finite float32 tensor of ``shape``, with the likely cause if not finite."""
+    if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+        raise AssertionError(
+            f"{what} returned non-finite values such as {value.flatten()[:4].tolist()}: the weights "
+            "exp(log w) underflow to 0 in float32 (log w is hundreds of nats below 0). Average them in "
+            "log space: torch.logsumexp(log_w, dim=0) − log k, never torch.exp(log_w).mean().log().")
+    return expect_tensor(value, shape, torch.float32, what=what)
+
+
+def _rounded(values: torch.Tensor) -> list[float]:
+    return [round(v, 2) for v in values.tolist()]
+
+
+@graded(points=1, task="3.8", name="gaussian_log_density matches the Gaussian log-density, summed over the latent dims")
+def gaussian_log_density_values(student, harness):
+    cases = (("the prior N(0, I) at z = 0, 4 dims", torch.zeros(2, 4), torch.zeros(2, 4), torch.zeros(2, 4)),
+             ("random z, mu and logvar of shape (6, 5)", torch.randn(6, 5), torch.randn(6, 5), torch.randn(6, 5)),
+             ("z of shape (3, 6, 5) against mu, logvar of shape (6, 5)", torch.randn(3, 6, 5),
+              torch.randn(6, 5), torch.randn(6, 5)))
+    for what, z, mu, logvar in cases:
+        expected = _log_normal(z, mu, logvar)
+        value = student.gaussian_log_density(z, mu, logvar)
+        assert isinstance(value, torch.Tensor), (
+            f"gaussian_log_density should return a tensor, not a {type(value).__name__}.")
+        if tuple(value.shape) != tuple(expected.shape):
+            raise AssertionError(
+                f"gaussian_log_density for {what} should have shape {tuple(expected.shape)} (one "
+                f"log-density per z, summed over the last dim), but it has {tuple(value.shape)}.")
+        assert_close(value, expected, f"gaussian_log_density for {what}",
+                     hint=_diagnose(value, _log_normal_mistakes(z, mu, logvar))
+                     or "log N(z; mu, σ²) = −0.5·Σ(log 2π + logvar + (z − mu)²/exp(logvar)).", **LOOSE)
+
+
+@graded(points=2, task="3.8", name="importance_log_px recovers the exact log p(x) of a model where it is known",
+        timeout=60.0)
+def importance_log_px_exact(student, harness):
+    exact = _exact_model()
+    value = _estimates(student, harness, exact, IS_SAMPLES, IS_RUNS).mean(dim=0)
+    log_px, elbo = exact["log_px"], exact["elbo"]
+    error = float((value - log_px).abs().max())
+    if error <= IS_TOL:
+        return
+    report = (f"On a model whose log p(x) is known exactly ({_rounded(log_px)} nats for 4 images; "
+              f"their ELBO is {_rounded(elbo)}), importance_log_px with k = {IS_SAMPLES} returned "
+              f"{_rounded(value)} on average.")
+    if float((value - elbo).abs().max()) <= IS_TOL:
+        cause = ("That is the ELBO: you averaged the log-weights (mean of log w) instead of taking the "
+                 "log of the mean weight, logsumexp(log w) − log k. By Jensen, the mean of log w is "
+                 "a lower bound; only the log of the average weight approaches log p(x).")
+    elif float((value - log_px - math.log(IS_SAMPLES)).abs().max()) <= IS_TOL:
+        cause = ("That is log p(x) + log k: logsumexp adds up the k weights; subtract log k to "
+                 "average them (the − log K term is missing).")
+    elif float(value.max()) > -50:
+        cause = ("That is far too high for a 784-pixel image: log p(x|z) must be the binary "
+                 "cross-entropy summed over the pixels (with a minus sign), not a per-pixel mean.")
+    else:
+        cause = ("Check each part of log w = log p(x|z) + log p(z) − log q(z|x): z drawn from "
+                 "q(z|x) = N(mu, σ²) (not from the prior), log p(x|z) = −(binary cross-entropy "
+                 "summed over pixels), log p(z) the density of N(0, I) and log q(z|x) that of "
+                 "N(mu, exp(logvar)), both summed over the latent dims.")
+    raise AssertionError(f"{report} {cause}")
+
+
+@graded(points=1, task="3.8", name="importance_log_px with k = 1 is the ELBO on average and rises towards log p(x) as k grows",
+        timeout=60.0)
+def importance_log_px_k_one_is_elbo(student, harness):
+    exact = _exact_model()
+    one = _estimates(student, harness, exact, 1, ELBO_RUNS).mean(dim=0)
+    many = _estimates(student, harness, exact, IS_SAMPLES, IS_RUNS).mean(dim=0)
+    elbo = exact["elbo"]
+    assert abs(float((one - elbo).mean())) <= ELBO_TOL, (
+        f"With k = 1, log w = log p(x|z) + log p(z) − log q(z|x) for one z ~ q(z|x), whose average "
+        f"is the ELBO, {_rounded(elbo)} nats for 4 images here; your estimates average "
+        f"{_rounded(one)}. Draw z "
+        "from q(z|x) = N(mu, σ²) with fresh noise, and check the three terms of log w.")
+    assert bool((many > one).all()), (
+        f"The estimate should rise with k (the bound tightens: ELBO ≤ estimate ≤ log p(x)), but "
+        f"k = 1 gives {_rounded(one)} and k = {IS_SAMPLES} gives {_rounded(many)}.")
+
+
+@graded(points=1, task="3.8", name="importance_log_px gives one finite value per image of your own VAE, fresh on every call")
+def importance_log_px_on_student_vae(student, harness):
+    vae = student.VAE(5)
+    x = torch.rand(7, 1, 28, 28)
+    values = []
+    for k in (1, 3, 1):
+        value = _finite_estimate(student.importance_log_px(vae, x, k), (7,),
+                                 f"importance_log_px(VAE(5), 7 images, k={k})")
+        assert float(value.max()) < 0, (
+            f"importance_log_px(k={k}) returned {_rounded(value)}: a Bernoulli log-likelihood of 784 "
+            "grey pixels is negative (hundreds of nats below 0).")
+        values.append(value)
+    assert not torch.equal(values[0], values[2]), (
+        "Two calls of importance_log_px with k = 1 gave the same values: the estimate averages "
+        "weights at random draws z ~ q(z|x), so draw fresh noise on every call (not z = mu).")
+
+
+# --------------------------------------------------------------------------- 3.9 concept questions
+
+QUESTIONS: dict[str, Question] = {
+    "Q1": Question("C", (
+        "An autoencoder's training never says where codes should lie, so its codes sit in a few "
+        "clumps with gaps, and N(0, I) draws land in places its decoder never saw. The VAE's KL "
+        "term pulls every image's Gaussian towards N(0, I), so the region the prior samples from "
+        "is the region the decoder was trained on. Depth, memorization or code length are not it.")),
+    "Q2": Question("A", (
+        "ELBO stands for evidence lower bound: the evidence is log p(x), and "
+        "log p(x) = ELBO + KL(q(z|x) || p(z|x)). A KL divergence is never negative, so the ELBO is "
+        "at most log p(x), and equal only when the encoder matches the true posterior, which a "
+        "Gaussian encoder rarely does exactly. The KL to the prior is one of the ELBO's two terms.")),
+    "Q3": Question("D", (
+        "Both ways draw from the same N(mu, sigma^2). The difference is for backpropagation: a "
+        "sampler's output has no gradient with respect to mu and sigma, while mu + sigma * eps is "
+        "ordinary arithmetic on them, with all the randomness in eps, which needs no gradient. "
+        "Training stays random and the KL term stays in the loss.")),
+}
+
+
+def _check_answer(student, name: str) -> None:
+    check_answer(student, QUESTIONS, name, "vae.py")
+
+
+@graded(points=1, task="3.9", name="Q1: why N(0, I) codes decode to clothes in a VAE and not in an autoencoder")
+def concept_q1(student, harness):
+    _check_answer(student, "Q1")
+
+
+@graded(points=1, task="3.9", name="Q2: what an ELBO says about log p(x)")
+def concept_q2(student, harness):
+    _check_answer(student, "Q2")
+
+
+@graded(points=1, task="3.9", name="Q3: what the reparameterization trick is for")
+def concept_q3(student, harness):
+    _check_answer(student, "Q3")

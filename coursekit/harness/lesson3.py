@@ -1,6 +1,7 @@
 """Lesson 3 helpers that run beside the student's code: a recorder (or any module) slipped into
 a model in place of one of its submodules (outputs with their gradients: ``harness.output_and_gradients``),
-and a VAE stand-in without sampling, whose losses the grader can recompute exactly."""
+a VAE stand-in without sampling, whose losses the grader can recompute exactly, and a VAE with
+linear encoder and decoder, whose exact log p(x) the grader can compute by quadrature."""
 
 from __future__ import annotations
 
@@ -56,3 +57,55 @@ class FixedVAE(nn.Module):
 def fixed_vae(encoder: torch.Tensor, decoder: torch.Tensor, logvar_bias: torch.Tensor) -> FixedVAE:
     """A :class:`FixedVAE` with these weights (copied)."""
     return FixedVAE(encoder, decoder, logvar_bias)
+
+
+class _Affine(nn.Module):
+    """flatten(x) @ weight.T + bias over the last dims: (N, *in_shape) -> (N, *out_shape)."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, in_dims: int,
+                 out_shape: tuple[int, ...], squash: bool) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(weight.clone())   # (out_features, in_features)
+        self.bias = nn.Parameter(bias.clone())       # (out_features,)
+        self.in_dims, self.out_shape, self.squash = in_dims, out_shape, squash
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lead = x.shape[:x.dim() - self.in_dims]
+        out = x.reshape(*lead, -1) @ self.weight.T + self.bias
+        return (torch.sigmoid(out) if self.squash else out).reshape(*lead, *self.out_shape)
+
+
+class _LinearEncoder(nn.Module):
+    def __init__(self, mu: _Affine, logvar: _Affine) -> None:
+        super().__init__()
+        self.mu, self.logvar = mu, logvar
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.mu(x), self.logvar(x)
+
+
+class LinearVAE(nn.Module):
+    """A VAE with affine maps: ``encoder(x) -> (mu, logvar)`` with mu = flatten(x) @ mu_weight.T +
+    mu_bias and logvar likewise, each (B, latent_dim); ``decoder(z) = sigmoid(z @ decoder_weight.T
+    + decoder_bias)`` reshaped to (N, 1, 28, 28) for z of shape (N, latent_dim) (any leading dims
+    work). ``forward`` decodes mu, without sampling.
+    """
+
+    def __init__(self, mu_weight: torch.Tensor, mu_bias: torch.Tensor, logvar_weight: torch.Tensor,
+                 logvar_bias: torch.Tensor, decoder_weight: torch.Tensor, decoder_bias: torch.Tensor) -> None:
+        super().__init__()
+        self.latent_dim = mu_weight.shape[0]
+        self.encoder = _LinearEncoder(_Affine(mu_weight, mu_bias, 3, (self.latent_dim,), squash=False),
+                                      _Affine(logvar_weight, logvar_bias, 3, (self.latent_dim,), squash=False))
+        self.decoder = _Affine(decoder_weight, decoder_bias, 1, (1, 28, 28), squash=True)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mean, log_variance = self.encoder(x)
+        return self.decoder(mean), mean, log_variance
+
+
+def linear_vae(mu_weight: torch.Tensor, mu_bias: torch.Tensor, logvar_weight: torch.Tensor,
+               logvar_bias: torch.Tensor, decoder_weight: torch.Tensor, decoder_bias: torch.Tensor) -> LinearVAE:
+    """A :class:`LinearVAE` with these weights (copied): (latent_dim, 784) and (latent_dim,) for the
+    encoder's two maps, (784, latent_dim) and (784,) for the decoder."""
+    return LinearVAE(mu_weight, mu_bias, logvar_weight, logvar_bias, decoder_weight, decoder_bias)

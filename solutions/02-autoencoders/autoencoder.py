@@ -13,6 +13,7 @@ Tasks (run the tests with `pytest` in this folder):
     2.1  Encoder          2.2  Decoder            2.3  Autoencoder
     2.4  reconstruction_loss                      2.5  train_epoch
     2.6  evaluate         2.7  fit_pca            2.8  pca_reconstruct
+    2.9  the concept questions Q1-Q3
 """
 
 from __future__ import annotations
@@ -205,3 +206,33 @@ def pca_reconstruct(x: torch.Tensor, mean: torch.Tensor, components: torch.Tenso
     code = flat @ components.T               # (B, k)
     return (code @ components + mean).reshape(x.shape)
     # END SOLUTION
+
+
+# --------------------------------------------------------------------------- task 2.9
+# TODO(task 2.9): three concept questions. Replace None with a capital letter ("A", "B", "C"
+# or "D"). Answer them after the notebook: each one is about something you saw there.
+
+# Q1. Your encoder is Conv2d -> BatchNorm2d -> ReLU blocks and a Linear layer: the conv trunk of
+#     the classifier from the earlier module, with a code of latent_dim numbers instead of 10
+#     class scores. What does that tell you about generative models?
+#       A) Only the target changes: the image itself replaces the label, trained with the same tools
+#       B) The encoder must start from a trained classifier's weights, or the autoencoder can't learn
+#       C) An autoencoder is a classifier whose ten class scores are read back as pixel values
+#       D) Convolutions suit classifiers only, so a good decoder has to be fully connected
+Q1 = "A"  # SOLUTION
+
+# Q2. The overcomplete autoencoder (a code of 1024 numbers for 784 pixels) has the lowest test
+#     error of all. Why is that no sign that it learned the best representation?
+#       A) A larger code always overfits, so its test error cannot really be the lowest one
+#       B) Mean squared error is the wrong loss for a code that is larger than the image
+#       C) Its decoder gets too little gradient, so it only copies the average training image back
+#       D) With no bottleneck it can pass pixels through nearly unchanged, learning no summary
+Q2 = "D"  # SOLUTION
+
+# Q3. At 32 numbers per image, the trained autoencoder rebuilds held-out images better than PCA
+#     with 32 components. What explains it?
+#       A) The autoencoder saw the test images during training, and PCA never did
+#       B) Its decoder is non-linear, so it can follow curved sets no flat subspace holds
+#       C) PCA drops the mean image, while the autoencoder's decoder keeps it in its biases
+#       D) PCA's components are random directions, while the autoencoder's are learned
+Q3 = "B"  # SOLUTION

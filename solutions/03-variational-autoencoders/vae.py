@@ -10,7 +10,9 @@ anything. A variational autoencoder (VAE) changes two things:
 2. a KL penalty pulls every cloud towards the standard normal N(0, I), which keeps the
    latent space organised: the clouds overlap and fill the region around the origin.
 
-Then decoding z ~ N(0, I) gives new clothes: the decoder has become a generator.
+Then decoding z ~ N(0, I) gives new clothes: the decoder has become a generator. The loss is
+minus the ELBO, a lower bound on log p(x); task 3.8 estimates log p(x) itself. README.md explains
+both.
 
 This file uses only the standard library, torch and numpy. Every tensor of images is
 float32 in [0, 1] with shape (B, 1, 28, 28); every latent tensor has shape (B, latent_dim).
@@ -19,11 +21,13 @@ float32 in [0, 1] with shape (B, 1, 28, 28); every latent tensor has shape (B, l
 Tasks (run the tests with `pytest` in this folder):
     3.1  VAEEncoder       3.2  Decoder            3.3  reparameterize
     3.4  kl_divergence    3.5  vae_loss           3.6  VAE (forward and sample)
-    3.7  train_epoch
+    3.7  train_epoch      3.8  gaussian_log_density and importance_log_px
+    3.9  the concept questions Q1-Q3
 """
 
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 import torch
@@ -32,6 +36,7 @@ from torch import nn
 
 IMAGE_SHAPE = (1, 28, 28)
 IMAGE_PIXELS = 28 * 28
+LOG_2PI = math.log(2 * math.pi)
 
 
 class VAEEncoder(nn.Module):
@@ -45,7 +50,8 @@ class VAEEncoder(nn.Module):
         super().__init__()
         self.latent_dim = latent_dim
         # TODO(task 3.1): build a shared trunk and two heads.
-        # The trunk can be the encoder of lesson 2 without its last layer, or a small MLP:
+        # The trunk can be lesson 2's convolutional encoder without its last layer, or (faster on a
+        # CPU, and what the hints use) a small MLP:
         # nn.Flatten() -> nn.Linear(784, 512) -> ReLU -> nn.Linear(512, 256) -> ReLU gives
         # features (B, 256). Then two separate heads, each nn.Linear(256, latent_dim):
         # self.mu_head for the mean and self.logvar_head for the log-variance.
@@ -80,8 +86,9 @@ class Decoder(nn.Module):
     def __init__(self, latent_dim: int = 16) -> None:
         super().__init__()
         self.latent_dim = latent_dim
-        # TODO(task 3.2): build the decoder, as in lesson 2 (your own copy lives here).
-        # E.g. the encoder's trunk run backwards: nn.Linear(latent_dim, 256) -> ReLU ->
+        # TODO(task 3.2): build the decoder. The hint is a small MLP, for speed on a CPU; lesson 2's
+        # convolutional decoder, ending in a sigmoid, works as well (README, section 7).
+        # The MLP is the encoder's trunk run backwards: nn.Linear(latent_dim, 256) -> ReLU ->
         # nn.Linear(256, 512) -> ReLU -> nn.Linear(512, 784), then nn.Unflatten(1, (1, 28, 28)).
         # Each output is the probability that a pixel is "on": squash it with a sigmoid so
         # it lies in [0, 1], like the images (the binary cross-entropy of task 3.5 needs it).
@@ -153,11 +160,12 @@ def vae_loss(x_hat: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
     # TODO(task 3.5): recon, kl and their weighted sum.
     # recon: F.binary_cross_entropy(x_hat, x, reduction="sum") / batch size. The prediction
     # comes first and the target second; swapped, the numbers are meaningless.
-    # Why a sum over the pixels? The ELBO is the log-likelihood of a whole image: 784 pixels
-    # give 784 terms. A per-pixel mean shrinks recon about 784 times while the KL is still
-    # summed over the latent dims: the KL then dominates, the encoder learns to ignore the
-    # image (mu = 0, logvar = 0 for every input: "posterior collapse") and the decoder
-    # draws the same blurry average garment for everything.
+    # Why a sum over the pixels? recon estimates -log p(x|z), the log-probability of a whole
+    # image, which is the sum of its 784 pixels' log-probabilities (README, section 5). A
+    # per-pixel mean shrinks recon about 784 times while the KL is still summed over the latent
+    # dims: the KL then dominates, the encoder learns to ignore the image (mu = 0, logvar = 0
+    # for every input: "posterior collapse") and the decoder draws the same blurry average
+    # garment for everything.
     # beta weighs the KL: beta = 1 is the true ELBO; beta = 0 is an autoencoder with noise.
     # BEGIN SOLUTION
     batch = x.shape[0]
@@ -231,3 +239,80 @@ def train_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.Optim
         batches += 1
     return total / max(batches, 1)
     # END SOLUTION
+
+
+def gaussian_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; mu, diag(exp(logvar))), summed over the last dim (the latent dims).
+
+    z: (..., latent_dim); mu, logvar: broadcastable to z (e.g. (B, latent_dim) against z of
+    shape (K, B, latent_dim)) -> (...,) float32 in nats. The prior N(0, I) is mu = 0, logvar = 0.
+    """
+    # TODO(task 3.8): per dim, log N(z; mu, sigma²) = -0.5 * (log(2π) + logvar + (z - mu)² / sigma²),
+    # then sum over the last dim: the dims are independent, so their densities multiply and
+    # their log-densities add.
+    # Hint: sigma² = exp(logvar); math.log(2 * math.pi) is a constant.
+    # BEGIN SOLUTION
+    per_dim = -0.5 * (LOG_2PI + logvar + (z - mu).pow(2) / logvar.exp())
+    return per_dim.sum(dim=-1)
+    # END SOLUTION
+
+
+def importance_log_px(model: nn.Module, x: torch.Tensor, k: int = 100) -> torch.Tensor:
+    """Estimate log p(x), in nats per image, by importance sampling with k draws from q(z|x).
+
+    model: a VAE (``model.encoder(x) -> (mu, logvar)``, ``model.decoder(z) -> x_hat`` for z of
+    shape (N, latent_dim)); x: (B, 1, 28, 28) in [0, 1] -> (B,) float32, without gradients.
+    With k = 1 this is, on average, the ELBO; as k grows it climbs towards log p(x).
+    """
+    # TODO(task 3.8): p(x) = E_{z~q(z|x)}[ p(x|z) p(z) / q(z|x) ], so average k such weights.
+    # 1. mu, logvar = model.encoder(x); draw z = mu + sigma * eps with eps of shape (k, B, latent_dim).
+    # 2. log w = log p(x|z) + log p(z) - log q(z|x), each (k, B):
+    #    log p(x|z) = minus the binary cross-entropy of decoder(z) against x, summed over the
+    #    pixels (decode z.reshape(k * B, latent_dim), then reshape back);
+    #    log p(z) = gaussian_log_density(z, 0, 0); log q(z|x) = gaussian_log_density(z, mu, logvar).
+    # 3. log of the mean of the weights: torch.logsumexp(log_w, dim=0) - log(k).
+    # Why logsumexp? The weights are exp of numbers around -250: exp underflows to 0 in float32.
+    # And the mean of log w (not the log of the mean of w) would be the ELBO again, not log p(x).
+    # Work under torch.no_grad(): this is an evaluation, not a loss.
+    # BEGIN SOLUTION
+    with torch.no_grad():
+        mu, logvar = model.encoder(x)                                   # (B, D) each
+        eps = torch.randn(k, *mu.shape, device=mu.device)              # (k, B, D)
+        z = mu + torch.exp(0.5 * logvar) * eps                          # (k, B, D)
+        x_hat = model.decoder(z.reshape(-1, mu.shape[1]))               # (k·B, 1, 28, 28)
+        target = x.expand(k, *x.shape).reshape(x_hat.shape)             # (k·B, 1, 28, 28)
+        bce = F.binary_cross_entropy(x_hat, target, reduction="none")
+        log_px_given_z = -bce.reshape(k, len(x), -1).sum(dim=2)          # (k, B)
+        log_pz = gaussian_log_density(z, torch.zeros_like(mu), torch.zeros_like(logvar))
+        log_qz = gaussian_log_density(z, mu, logvar)                    # (k, B)
+        log_w = log_px_given_z + log_pz - log_qz                        # (k, B)
+        return torch.logsumexp(log_w, dim=0) - math.log(k)
+    # END SOLUTION
+
+
+# --------------------------------------------------------------------------- task 3.9
+# TODO(task 3.9): three concept questions. Replace None with a capital letter ("A", "B", "C"
+# or "D"). The reading (README.md) and the notebook have what you need.
+
+# Q1. You decode codes z ~ N(0, I) with lesson 2's autoencoder and with your VAE, both with a
+#     2-D code. The VAE's look like clothes; many of the autoencoder's do not. Why?
+#       A) The VAE's decoder is deeper, so it can draw sharper images from any code at all
+#       B) The VAE memorized its training images and decodes every code to the nearest one
+#       C) The KL term pulled the VAE's codes onto N(0, I), so such z land where it was trained
+#       D) The autoencoder's code is too short; with 32 latent dims its samples would look fine
+Q1 = "C"  # SOLUTION
+
+# Q2. Your VAE reports an ELBO of -240 nats on an image x. What do you know about log p(x)?
+#       A) log p(x) >= -240, short of it by KL(q(z|x) || p(z|x)), the encoder's error
+#       B) log p(x) = -240 exactly, as training made q(z|x) fit the true posterior perfectly
+#       C) log p(x) <= -240: the ELBO is an upper bound that training pushes down onto it
+#       D) Nothing: the ELBO is the KL(q(z|x) || p(z)) term alone and says nothing of p(x)
+Q2 = "A"  # SOLUTION
+
+# Q3. Why does the VAE draw z as mu + sigma * eps, eps ~ N(0, I), instead of calling a sampler
+#     for N(mu, sigma^2) directly?
+#       A) The two draws come from different distributions, and the first one trains much faster
+#       B) It removes the randomness from training, so the loss is the same on every step
+#       C) It lets the decoder ignore the KL term, since eps is already standard normal
+#       D) z becomes a differentiable function of mu and sigma, so gradients reach the encoder
+Q3 = "D"  # SOLUTION

@@ -91,3 +91,6 @@ def fit_pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
 def pca_reconstruct(x: torch.Tensor, mean: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
     codes = torch.einsum("bd,kd->bk", x.flatten(1) - mean, components)
     return (torch.einsum("bk,kd->bd", codes, components) + mean).reshape(x.shape)
+
+
+Q1, Q2, Q3 = "A", "D", "B"

@@ -91,3 +91,8 @@ def pca_reconstruct(x: torch.Tensor, mean: torch.Tensor, components: torch.Tenso
     flat = x.reshape(x.shape[0], -1)
     codes = torch.matmul(flat - mean, components.t())
     return (torch.matmul(codes, components) + mean).view_as(x)
+
+
+Q1 = "a"
+Q2 = "D "
+Q3 = "B"

@@ -90,3 +90,6 @@ def pca_reconstruct(x, mean, components):
     flat = x.reshape(len(x), -1)
     projection = components.T @ components                    # (D, D)
     return ((flat - mean) @ projection + mean).reshape(x.shape)
+
+
+Q1, Q2, Q3 = "A", "D", "B"

@@ -232,4 +232,13 @@ MUTANTS = [
         new="    flat = x.reshape(len(x), -1)             # (B, D)\n",
         message=r"without subtracting the mean first",
     ),
+    # --- 2.9: concept questions
+    Mutant(
+        id="l2-q1-needs-new-network", lesson=2,
+        description="Q1 answered D: generation needs a new kind of network",
+        misconception="generation needs a different kind of network",
+        old='Q1 = "A"  # SOLUTION\n',
+        new='Q1 = "D"  # SOLUTION\n',
+        message=r"convolutions work in both directions",
+    ),
 ]

@@ -7,9 +7,11 @@ these is necessary, not sufficient.
 
 import math
 
+import pytest
 import torch
 
-from coursekit.testing import EXACT, LOOSE, assert_close, expect_scalar, expect_tensor, task
+from coursekit.testing import (EXACT, LOOSE, assert_close, expect_letter_answer, expect_scalar,
+                               expect_tensor, task)
 
 IMAGE = (1, 28, 28)
 D = 28 * 28
@@ -183,3 +185,9 @@ def test_pca_reconstruct_is_exact_on_a_line(student):
     assert_close(x_hat, x, "pca_reconstruct of points on the line spanned by the component",
                  hint="code = (x_flat - mean) @ components.T; x_hat = code @ components + mean, "
                       "reshaped like x.", rtol=0, atol=1e-5)
+
+
+@task("2.9")
+@pytest.mark.parametrize("name", ["Q1", "Q2", "Q3"])
+def test_concept_answer_is_a_letter(student, name):
+    expect_letter_answer(student, name, "autoencoder.py")

@@ -7,9 +7,11 @@ here is a good sign, not a guarantee.
 
 import math
 
+import pytest
 import torch
 
-from coursekit.testing import EXACT, LOOSE, assert_close, expect_scalar, expect_tensor, task
+from coursekit.testing import (EXACT, LOOSE, assert_close, expect_letter_answer, expect_scalar,
+                               expect_tensor, task)
 
 
 @task("3.1")
@@ -131,3 +133,55 @@ def test_train_epoch_steps_once_per_batch(student, harness):
     assert 100 < loss < 2000, (
         f"The mean batch loss is {loss:.4g} nats per image; for 784 pixels it should be in the "
         "hundreds. Sum recon over the pixels of each image (not a per-pixel mean).")
+
+
+@task("3.8")
+def test_gaussian_log_density_of_the_standard_normal(student):
+    value = student.gaussian_log_density(torch.zeros(2, 3), torch.zeros(2, 3), torch.zeros(2, 3))
+    expect_tensor(value, (2,), torch.float32, what="gaussian_log_density on z of shape (2, 3)")
+    assert_close(value, torch.full((2,), -1.5 * math.log(2 * math.pi)), "log N(0; 0, I) in 3 dims",
+                 hint="Each dim gives -0.5 * log(2π) at z = mu with logvar = 0; sum over the last dim.",
+                 **LOOSE)
+    z = torch.tensor([[2.0]])
+    value = student.gaussian_log_density(z, torch.zeros(1, 1), torch.full((1, 1), math.log(4.0)))
+    expected = -0.5 * (math.log(2 * math.pi) + math.log(4.0) + 2.0 ** 2 / 4.0)
+    assert_close(value, torch.tensor([expected]), "log N(2; 0, 4)",
+                 hint="-0.5 * (log 2π + logvar + (z - mu)² / exp(logvar)): the variance is exp(logvar).",
+                 **LOOSE)
+
+
+class _ConstantDecoderVAE(torch.nn.Module):
+    """A model whose encoder returns the prior N(0, I) and whose decoder ignores z: then every
+    importance weight p(x|z) p(z) / q(z|x) equals p(x), so the estimate is exact for any k."""
+
+    def __init__(self, latent_dim: int = 3) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.probs = torch.linspace(0.1, 0.9, 784).reshape(1, 1, 28, 28)
+
+    def encoder(self, x):
+        return torch.zeros(len(x), self.latent_dim), torch.zeros(len(x), self.latent_dim)
+
+    def decoder(self, z):
+        return self.probs.expand(len(z), 1, 28, 28)
+
+
+@task("3.8")
+def test_importance_log_px_is_exact_when_every_weight_is_p_of_x(student):
+    x = (torch.rand(4, 1, 28, 28) > 0.5).float()
+    model = _ConstantDecoderVAE()
+    expected = -torch.nn.functional.binary_cross_entropy(
+        model.probs.expand(4, 1, 28, 28), x, reduction="none").reshape(4, -1).sum(dim=1)
+    for k in (1, 10):
+        value = expect_tensor(student.importance_log_px(model, x, k), (4,), torch.float32,
+                              what=f"importance_log_px(model, 4 images, k={k})")
+        assert_close(value, expected, f"importance_log_px with k = {k} on a model where p(x) is known",
+                     hint="log w = log p(x|z) + log p(z) - log q(z|x) is log p(x) for every z here; "
+                          "their log-mean is logsumexp(log w, dim=0) - log(k). log p(x|z) is minus "
+                          "the binary cross-entropy summed over the pixels.", **LOOSE)
+
+
+@task("3.9")
+@pytest.mark.parametrize("name", ["Q1", "Q2", "Q3"])
+def test_concept_answer_is_a_letter(student, name):
+    expect_letter_answer(student, name, "vae.py")

@@ -326,7 +326,8 @@ def _grade_all(run: BulkRun, todo: list[Planned], lessons: tuple[Lesson, ...], j
     secret = course_secret(run.out)
     bar = Progress(total=len(run.planned), done=len(run.planned) - len(todo), echo=echo, bar=progress)
     try:
-        with Sandbox(limits=Limits(), hidden_paths=hidden_paths(run.out, inputs) + [unpacked]) as sandbox:
+        with Sandbox(limits=Limits(), hidden_paths=hidden_paths(run.out, inputs) + [unpacked],
+                     warm_lessons=tuple(lesson.number for lesson in lessons)) as sandbox:
             bar.note(sandbox.describe())
             preparing.join()
             workers = _Workers(sandbox.spawn)

@@ -124,6 +124,9 @@ class Sandbox:
     hidden_paths: Iterable[Path] = ()
     isolation: str = "auto"
     preload: bool = True
+    # Lessons whose coursekit.harness.lessonN.warm_fork_server() the fork server runs before it
+    # forks any worker (compiling what every worker would otherwise compile on its own).
+    warm_lessons: tuple[int, ...] = ()
     protections: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -216,6 +219,7 @@ class Sandbox:
         self._control = control
         self._control.sendall(json.dumps({
             "namespaces": self.isolation != "none", "preload": self.preload,
+            "warm_lessons": list(self.warm_lessons),
             "hidden_paths": confine.hidden_in_view(str(REPO_ROOT), self.hidden_paths),
             "repo_root": str(REPO_ROOT), "base": str(self._base), "limits": self.limits.as_dict(),
             "probe_uid": PROBE_UID if self.is_root and not in_bwrap else None}).encode())

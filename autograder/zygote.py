@@ -78,9 +78,11 @@ def _refused_in_child(restrict: Callable[[], None], attempt: Callable[[], None])
     return os.waitstatus_to_exitcode(status) == 0
 
 
-def preload() -> None:
+def preload(warm_lessons: tuple[int, ...] = ()) -> None:
     """Import what every worker needs, so forks start warm. No torch computation happens here:
-    a thread pool started before ``fork`` would not survive into the children."""
+    a thread pool started before ``fork`` would not survive into the children. Then, for each
+    lesson in ``warm_lessons``, ``coursekit.harness.lessonN.warm_fork_server()`` when it exists
+    (work every worker of that lesson would repeat, done once; see lesson 4's)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import numpy  # noqa: F401
     import torch
@@ -94,6 +96,13 @@ def preload() -> None:
         import sklearn.manifold  # noqa: F401
     except Exception:  # noqa: BLE001
         pass
+    for number in warm_lessons:
+        warm = getattr(sys.modules.get(f"coursekit.harness.lesson{number}"), "warm_fork_server", None)
+        if callable(warm):
+            try:
+                warm()
+            except Exception:  # noqa: BLE001 - a cold worker is slower, not wrong
+                pass
 
 
 # --------------------------------------------------------------------------- inside a worker
@@ -585,7 +594,7 @@ def main(control_fd: int, grader: int = 0) -> None:
         confine.prctl(confine.PR_SET_DUMPABLE, 0)
     settings = json.loads(control.recv(1 << 20).decode())
     if settings.get("preload", True):
-        preload()
+        preload(tuple(settings.get("warm_lessons", ())))
     global _server
     server = _server = ForkServer(control, settings)
     reason = "not requested"

@@ -3,17 +3,19 @@
 Nothing new to train here: this lesson takes the VAE of lesson 3 and uses its latent space.
 Because the VAE was trained to make its codes look like draws from the prior N(0, I), we can
 *generate* by decoding prior samples, *walk* between two codes and watch one image turn into
-another, do *arithmetic* with directions ("Sneaker -> Ankle boot"), draw a *map* of the space,
-and check whether the generated images are new or copies of the training set.
+another, do *arithmetic* with an attribute direction ("more ink") and measure its effect against
+a random control, draw a *map* of the space, and check whether the generated images are new or
+copies of the training set.
 
-This file uses only the standard library and torch (and scikit-learn's t-SNE, imported inside
-``project_2d``). Images are float32 tensors in [0, 1] with shape (B, 1, 28, 28); latent codes
+This file uses only the standard library and torch (and scikit-learn's t-SNE and umap-learn's
+UMAP, imported inside ``project_2d``). Images are float32 tensors in [0, 1] with shape (B, 1, 28, 28); latent codes
 have shape (B, latent_dim); a single code has shape (latent_dim,).
 
 Tasks (run the tests with `pytest` in this folder):
     4.1  sample_prior       4.2  generate            4.3  encode_mean
     4.4  interpolate        4.5  slerp               4.6  attribute_vector
-    4.7  apply_attribute    4.8  nearest_neighbors   4.9  project_2d
+    4.7  apply_attribute    4.10 attribute_effect    4.8  nearest_neighbors
+    4.9  project_2d         4.11 the concept questions at the end of this file
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import torch
 # falls back to a straight line: the spherical formula would divide by (almost) zero.
 PARALLEL_EPS = 1e-3
 
-PROJECTION_METHODS = ("pca", "tsne")
+PROJECTION_METHODS = ("pca", "tsne", "umap")
 
 
 def sample_prior(n: int, latent_dim: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -104,19 +106,23 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
     raise NotImplementedError("Task 4.5: slerp is not implemented yet")
 
 
-def attribute_vector(latents: torch.Tensor, labels: torch.Tensor, positive: int, negative: int) -> torch.Tensor:
-    """The direction from class ``negative`` to class ``positive`` in latent space: (latent_dim,).
+def attribute_vector(latents: torch.Tensor, has_attribute: torch.Tensor) -> torch.Tensor:
+    """The direction of an attribute in latent space: (latent_dim,).
 
-    latents: (N, latent_dim), e.g. from ``encode_mean``; labels: (N,) int64. The result is the
-    mean latent of class ``positive`` minus the mean latent of class ``negative``.
+    latents: (N, latent_dim), e.g. from ``encode_mean``; has_attribute: (N,) bool, True for the
+    items that show the attribute. The result is the mean latent of the items *with* the
+    attribute minus the mean latent of the items *without* it.
 
-    This is the "smile vector" idea: the mean code of smiling faces minus the mean code of the
-    others points in a "more smile" direction, because everything else (pose, hair, lighting)
-    averages out. Here, mean(Ankle boot) - mean(Sneaker) points from sneakers to boots.
+    This is the "smile vector": with a face dataset, ``has_attribute`` is the "Smiling" label
+    column, and the mean code of smiling faces minus the mean code of the others points in a
+    "more smile" direction, because everything else (pose, hair, lighting) averages out. Any
+    boolean property works; here it is ``coursekit.attributes.heavy_ink_mask``: garments with
+    more ink than the median of their own class.
     """
-    # TODO(task 4.6): select the rows of each class with a boolean mask (labels == positive),
-    # average them over the samples (dim=0), and subtract: positive minus negative.
-    # Hint: a mean, not a sum: the two classes need not have the same number of samples.
+    # TODO(task 4.6): select the rows with the attribute (latents[has_attribute]) and those
+    # without it (latents[~has_attribute]), average each over the samples (dim=0), and subtract:
+    # with minus without. Raise ValueError if either group is empty (the mean would be NaN).
+    # Hint: means, not sums: the two groups need not have the same number of items.
     raise NotImplementedError("Task 4.6: attribute_vector is not implemented yet")
 
 
@@ -128,6 +134,32 @@ def apply_attribute(z: torch.Tensor, vector: torch.Tensor, strength: float = 1.0
     """
     # TODO(task 4.7): one line of broadcasting arithmetic.
     raise NotImplementedError("Task 4.7: apply_attribute is not implemented yet")
+
+
+def attribute_effect(decoder: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor, vector: torch.Tensor,
+                     measure: Callable[[torch.Tensor], torch.Tensor], strength: float = 1.0,
+                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """How much a move along ``vector`` changes a measured property, against a control.
+
+    decoder: (B, latent_dim) codes -> (B, 1, 28, 28) images; z: (B, latent_dim) codes;
+    vector: (latent_dim,); measure: (B, 1, 28, 28) images -> (B,) property values (e.g.
+    ``coursekit.attributes.ink``). Returns ``(along, control)``, each (B,):
+
+    - ``along[i]``: measure(decode(z[i] + strength·vector)) − measure(decode(z[i]));
+    - ``control[i]``: the same for z[i] + strength·r[i], where r[i] is a random direction
+      (from N(0, I), drawn with ``generator``) rescaled to the norm of ``vector``.
+
+    The control answers "would *any* push of that size change the property?": an attribute
+    vector is real when ``along`` is large and in the intended direction while ``control``
+    stays near 0. Nothing is trained: decode without gradients.
+    """
+    # TODO(task 4.10): under torch.no_grad(): measure the decoded z (the baseline), the
+    # decoded apply_attribute(z, vector, strength), and the decoded z + strength·r, where each
+    # row of r is drawn from N(0, I) (torch.randn(z.shape, generator=generator)) and rescaled
+    # to the norm of vector. Return both changes from the baseline.
+    # Hint: rescale each row on its own: r * (vector.norm() / r.norm(dim=1, keepdim=True)).
+    # A control with a different norm would not be a fair comparison.
+    raise NotImplementedError("Task 4.10: attribute_effect is not implemented yet")
 
 
 def nearest_neighbors(samples: torch.Tensor, dataset: torch.Tensor,
@@ -156,15 +188,56 @@ def project_2d(latents: torch.Tensor, method: str = "pca", seed: int = 0) -> tor
     latents: (N, latent_dim). ``method="pca"``: the coordinates of the centred codes on their
     top two principal components (a linear view; distances are faithful but much is hidden).
     ``method="tsne"``: scikit-learn's t-SNE with ``random_state=seed`` (a nonlinear view that
-    keeps neighbourhoods but distorts distances between clusters). Any other method raises
+    keeps neighbourhoods but distorts distances between clusters). ``method="umap"``:
+    umap-learn's UMAP with ``random_state=seed`` (also keeps neighbourhoods, usually faster on
+    many points and a little kinder to the global layout). Any other method raises
     ``ValueError``.
     """
     # TODO(task 4.9): for "pca": subtract the mean code, take torch.linalg.svd(centred,
     # full_matrices=False) and return centred @ Vh[:2].T. For "tsne":
     # sklearn.manifold.TSNE(n_components=2, random_state=seed, init="pca",
     # perplexity=min(30.0, (N - 1) / 3)).fit_transform(numpy array) -> back to a float32 tensor.
+    # For "umap": umap.UMAP(n_components=2, n_neighbors=min(15, N - 1), random_state=seed)
+    # .fit_transform(numpy array) -> back to a float32 tensor.
     # Otherwise raise ValueError naming the known methods.
     # Hint: on a machine with few cores, t-SNE can crawl when torch's and scikit-learn's thread
     # pools compete: run it inside `with threadpoolctl.threadpool_limits(limits=1):`.
     # Hint: without centring, the first "principal component" points at the mean code.
     raise NotImplementedError("Task 4.9: project_2d is not implemented yet")
+
+
+# --------------------------------------------------------------------------- task 4.11
+# TODO(task 4.11): answer every question below: replace None with a capital letter ("A", "B",
+# "C" or "D"). The lesson's reading (README.md) and notebook hold everything you need.
+
+# Q1. A VAE has a 64-dimensional latent space and prior N(0, I). You draw two codes z0, z1 from
+#     the prior (each has norm close to 8) and decode the straight-line midpoint (z0 + z1) / 2.
+#     Which statement is right?
+#       A) The midpoint has norm close to 8 too, so lerp and slerp give the same images.
+#       B) The midpoint has norm close to 0: it is the mean of the prior, the likeliest code.
+#       C) The midpoint has norm close to 5.7 (√32), inside the shell where prior codes lie.
+#       D) The midpoint has norm close to 16, since two norms of about 8 add up along the path.
+Q1 = None
+
+# Q2. To build a "more ink" vector you average the codes of heavily inked garments and subtract
+#     the average code of the others. Why is the mask split at each class's own median ink?
+#       A) So the two groups hold every class alike, and the class identity averages out.
+#       B) So both groups have exactly the same size, which a difference of means requires.
+#       C) So the vector points from sandals to coats, the least and most inked classes.
+#       D) So the decoder can tell which garments were used to build the attribute vector.
+Q2 = None
+
+# Q3. Your generated images' nearest training images are, on average, about as far away as
+#     the nearest training images of real test images. What does that say about memorization?
+#       A) The model memorized: its samples are as close to the data as real images are.
+#       B) Nothing: nearest-neighbour distances cannot tell copies from new images at all.
+#       C) The model is broken: good samples should be much farther from the training set.
+#       D) No sign of copying: a memorizing model would put its samples at distance near 0.
+Q3 = None
+
+# Q4. Why are a VAE's samples blurry, even after long training?
+#       A) The latent space is too large, so the decoder never sees the same code twice.
+#       B) For a code that leaves details open, the loss is lowest for their average image.
+#       C) The KL term adds Gaussian noise to the decoder's output pixels at sampling time.
+#       D) The prior is a normal distribution, and normal distributions are always smooth.
+Q4 = None

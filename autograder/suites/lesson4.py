@@ -16,6 +16,8 @@ import torch
 
 from autograder.suite import graded
 from autograder.suites.crosscheck import expect_called_without_gradients
+from autograder.concepts import Question, check_answer
+from autograder.suites.lesson2 import _subset
 from coursekit.testing import EXACT, LOOSE, assert_close, expect_tensor, raises
 
 # Statistical checks allow this many standard errors: a correct sampler fails one of the
@@ -190,7 +192,7 @@ def _expect_neighbors(result: Any, samples: torch.Tensor, dataset: torch.Tensor,
 # --------------------------------------------------------------------------- 4.1 sample_prior
 
 
-@graded(points=2, task="4.1", name="sample_prior draws (n, latent_dim) standard normal numbers")
+@graded(points=1, task="4.1", name="sample_prior draws (n, latent_dim) standard normal numbers")
 def sample_prior_statistics(student, harness):
     for n, latent_dim in ((1, 1), (5, 3), (17, 16)):
         z = student.sample_prior(n, latent_dim)
@@ -259,7 +261,7 @@ def generate_decodes_prior_draws(student, harness):
 # --------------------------------------------------------------------------- 4.3 encode_mean
 
 
-@graded(points=2, task="4.3", name="encode_mean returns the encoder's mu, without gradients")
+@graded(points=1, task="4.3", name="encode_mean returns the encoder's mu, without gradients")
 def encode_mean_returns_mu(student, harness):
     latent_dim, batch = 5, 12
     w_mu, w_logvar = torch.randn(latent_dim, 784) * 0.05, torch.randn(latent_dim, 784) * 0.05
@@ -293,7 +295,7 @@ def encode_mean_returns_mu(student, harness):
 # --------------------------------------------------------------------------- 4.4 interpolate
 
 
-@graded(points=3, task="4.4", name="interpolate: evenly spaced rows, exact at both ends, any step count")
+@graded(points=2, task="4.4", name="interpolate: evenly spaced rows, exact at both ends, any step count")
 def interpolate_rows(student, harness):
     for dim, steps in ((4, 2), (5, 3), (3, 7), (16, 10)):
         z0, z1 = torch.randn(dim), torch.randn(dim)
@@ -361,7 +363,7 @@ def slerp_formula(student, harness):
                           "t = linspace(0, 1, steps), cos Ω = z0·z1 / (‖z0‖ ‖z1‖), Ω in radians.")
 
 
-@graded(points=2, task="4.5", name="slerp keeps the norm of equal-norm codes and moves at constant angular speed")
+@graded(points=1, task="4.5", name="slerp keeps the norm of equal-norm codes and moves at constant angular speed")
 def slerp_geometry(student, harness):
     for dim, steps in ((32, 9), (16, 8)):
         z0, z1 = torch.randn(dim), torch.randn(dim)
@@ -385,7 +387,7 @@ def slerp_geometry(student, harness):
             "linspace(0, 1, steps) inside sin(tΩ) and sin((1 − t)Ω).")
 
 
-@graded(points=2, task="4.5", name="slerp falls back to interpolate for parallel codes, never NaN")
+@graded(points=1, task="4.5", name="slerp falls back to interpolate for parallel codes, never NaN")
 def slerp_parallel_fallback(student, harness):
     basis = torch.zeros(8)
     basis[2] = 1.5
@@ -417,47 +419,119 @@ def slerp_parallel_fallback(student, harness):
                      hint="For parallel codes slerp and lerp agree: fall back to interpolate(z0, z1, steps).")
 
 
-# --------------------------------------------------------------------------- 4.6, 4.7 attributes
+# --------------------------------------------------------------------------- 4.6, 4.7, 4.10 attributes
 
 
-def _labelled_latents(counts: list[int], latent_dim: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Latents around known class means (the noise of each class has mean exactly 0)."""
-    means = torch.randn(len(counts), latent_dim) * 3
-    labels = torch.cat([torch.full((c,), k, dtype=torch.int64) for k, c in enumerate(counts)])
-    labels = labels[torch.randperm(len(labels))]
-    noise = torch.randn(len(labels), latent_dim)
-    for k in range(len(counts)):
-        noise[labels == k] -= noise[labels == k].mean(dim=0)
-    return means[labels] + noise, labels, means
+def _masked_latents(sizes: tuple[int, int], latent_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Latents around two known means, shuffled, and the (N,) bool mask of the first group."""
+    with_count, without_count = sizes
+    mask = torch.cat([torch.ones(with_count, dtype=torch.bool), torch.zeros(without_count, dtype=torch.bool)])
+    mask = mask[torch.randperm(len(mask))]
+    means = torch.randn(2, latent_dim) * 3
+    return means[(~mask).long()] + torch.randn(len(mask), latent_dim), mask
 
 
-@graded(points=2, task="4.6", name="attribute_vector is the positive class mean minus the negative class mean")
-def attribute_vector_class_means(student, harness):
-    counts = [9, 4, 6, 11, 5, 3, 13, 7, 8, 10]
-    latents, labels, _ = _labelled_latents(counts, latent_dim=5)
-    for positive, negative in ((9, 7), (6, 0), (1, 3)):
-        what = f"attribute_vector(latents, labels, positive={positive}, negative={negative})"
-        vector = student.attribute_vector(latents, labels, positive, negative)
-        expect_tensor(vector, (5,), torch.float32, what=what)
-        lat = latents.double()
-        pos, neg = lat[labels == positive], lat[labels == negative]
-        expected = pos.mean(dim=0) - neg.mean(dim=0)
-        if _close(vector, expected):
-            continue
-        if _close(vector, -expected):
-            raise AssertionError(f"{what} points the wrong way: it is negative minus positive. The "
-                                 "direction goes from the negative class to the positive one: "
-                                 "mean(positive) − mean(negative).")
-        if _close(vector, pos.sum(dim=0) - neg.sum(dim=0)):
-            raise AssertionError(f"{what} uses sums rather than means: the classes have different sizes "
-                                 f"({len(pos)} and {len(neg)}), so sums mostly measure the class sizes. "
-                                 "Average each class's latents with .mean(dim=0).")
-        if _close(vector, pos.mean(dim=0) - lat[labels != positive].mean(dim=0)) or \
-                _close(vector, pos.mean(dim=0) - lat.mean(dim=0)):
-            raise AssertionError(f"{what} subtracts the mean of other codes than class {negative}: "
-                                 "use the codes whose label is `negative` only.")
-        assert_close(vector, expected, what, **LOOSE,
-                     hint="Expected the mean latent of class `positive` minus that of class `negative`.")
+def _expect_attribute_vector(vector: Any, latents: torch.Tensor, mask: torch.Tensor, what: str) -> None:
+    """``vector`` must be mean(latents[mask]) − mean(latents[~mask]); name the usual mistake if not."""
+    expect_tensor(vector, (latents.shape[1],), torch.float32, what=what)
+    lat = latents.double()
+    with_attr, without = lat[mask], lat[~mask]
+    expected = with_attr.mean(dim=0) - without.mean(dim=0)
+    if _close(vector, expected):
+        return
+    if _close(vector, -expected):
+        raise AssertionError(f"{what} points the wrong way: it is the mean code without the attribute "
+                             "minus the mean code with it. The vector goes from 'without' to 'with': "
+                             "latents[mask].mean(dim=0) − latents[~mask].mean(dim=0).")
+    if _close(vector, with_attr.sum(dim=0) - without.sum(dim=0)):
+        raise AssertionError(f"{what} uses sums rather than means: the groups have different sizes "
+                             f"({len(with_attr)} and {len(without)}), so sums mostly measure the group "
+                             "sizes. Average each group's latents with .mean(dim=0).")
+    if _close(vector, with_attr.mean(dim=0) - lat.mean(dim=0)):
+        raise AssertionError(f"{what} subtracts the mean of *all* codes, which includes the items with "
+                             "the attribute: subtract the mean of the items without it, latents[~mask].")
+    assert_close(vector, expected, what, **LOOSE,
+                 hint="Expected the mean latent of the items with the attribute (mask True) minus the "
+                      "mean latent of the items without it (mask False).")
+
+
+@graded(points=1, task="4.6", name="attribute_vector is the mean code with the attribute minus the mean code without it")
+def attribute_vector_group_means(student, harness):
+    for sizes, latent_dim in (((7, 19), 5), ((30, 4), 3)):
+        latents, mask = _masked_latents(sizes, latent_dim)
+        what = f"attribute_vector(latents {tuple(latents.shape)}, mask with {sizes[0]} of {sum(sizes)} True)"
+        _expect_attribute_vector(student.attribute_vector(latents, mask), latents, mask, what)
+    latents, _ = _masked_latents((3, 3), 4)
+    raises(ValueError, student.attribute_vector, latents, torch.ones(6, dtype=torch.bool))
+
+
+# The "more ink" experiment on real images, on the trusted side. A linear encoder/decoder made of
+# the subset's top INK_COMPONENTS principal components stands in for the VAE: it is fitted once,
+# costs nothing per submission, and its codes carry ink the way a VAE's do (a direction of the
+# space). Each test draws from the trusted RNG which INK_SOURCE_CLASSES classes build the vector
+# (INK_ITEMS images) and moves INK_TARGETS images of the *other* classes along it, so a worker
+# cannot know the data in advance. The vector must raise the mean ink by more than INK_RATIO
+# times the mean absolute change along INK_CONTROLS random directions of the same norm (the
+# reference: about 6 times, from 5 to 9 over 60 draws of the classes).
+INK_COMPONENTS, INK_SOURCE_CLASSES, INK_ITEMS, INK_TARGETS, INK_CONTROLS, INK_RATIO = 48, 5, 1200, 200, 50, 3.0
+_INK_CODEC: dict[str, torch.Tensor] = {}
+
+
+def _subset_train() -> tuple[torch.Tensor, torch.Tensor]:
+    """The committed subset's training (images, labels) (read once, by lesson 2's suite), and the
+    stand-in encoder fitted on them once per grading process."""
+    images, labels = _subset("train")
+    if "components" not in _INK_CODEC:
+        flat = images.reshape(len(images), -1).double()                    # (N, 784)
+        mean = flat.mean(dim=0)
+        _, _, vh = torch.linalg.svd(flat - mean, full_matrices=False)
+        # Stored in one step, components last: a parallel thread never sees half of it.
+        _INK_CODEC.update(mean=mean, components=vh[:INK_COMPONENTS].contiguous())
+    return images, labels
+
+
+def prepare() -> None:
+    """Read the subset and fit the stand-in encoder once, before any submission is graded."""
+    _subset_train()
+
+
+def _encode(images: torch.Tensor) -> torch.Tensor:
+    """(B, 1, 28, 28) -> (B, INK_COMPONENTS) float64 codes of the stand-in encoder."""
+    return (images.reshape(len(images), -1).double() - _INK_CODEC["mean"]) @ _INK_CODEC["components"].T
+
+
+def _decoded_ink(codes: torch.Tensor) -> torch.Tensor:
+    """(B, INK_COMPONENTS) -> (B,) ink of the stand-in decoder's images, clipped to [0, 1] like pixels."""
+    from coursekit.attributes import ink
+    pixels = (codes.double() @ _INK_CODEC["components"] + _INK_CODEC["mean"]).clamp(0, 1)
+    return ink(pixels)
+
+
+@graded(points=2, task="4.6", name="a 'more ink' vector built from real garments adds ink to other classes, unlike random directions")
+def attribute_vector_moves_ink(student, harness):
+    from coursekit.attributes import heavy_ink_mask
+    images, labels = _subset_train()
+    classes = torch.randperm(10)
+    source = torch.isin(labels, classes[:INK_SOURCE_CLASSES]).nonzero().squeeze(1)
+    source = source[torch.randperm(len(source))[:INK_ITEMS]]
+    codes = _encode(images[source]).float()                                 # (INK_ITEMS, k)
+    mask = heavy_ink_mask(images[source], labels[source])
+    names = ", ".join(str(int(c)) for c in sorted(classes[:INK_SOURCE_CLASSES].tolist()))
+    what = (f"attribute_vector on {len(codes)} real garments (classes {names}), mask = more ink than "
+            "their class's median")
+    vector = student.attribute_vector(codes, mask)
+    _expect_attribute_vector(vector, codes, mask, what)
+    target = torch.isin(labels, classes[INK_SOURCE_CLASSES:]).nonzero().squeeze(1)
+    z = _encode(images[target[torch.randperm(len(target))[:INK_TARGETS]]])  # other classes
+    base = _decoded_ink(z)
+    along = float((_decoded_ink(z + vector.double()) - base).mean())
+    randoms = torch.randn(INK_CONTROLS, INK_COMPONENTS, dtype=torch.float64)
+    randoms = randoms * (vector.double().norm() / randoms.norm(dim=1, keepdim=True))
+    control = sum(abs(float((_decoded_ink(z + r) - base).mean())) for r in randoms) / INK_CONTROLS
+    assert along > INK_RATIO * control, (
+        f"Moving {INK_TARGETS} garments of the other classes along your vector changed their mean ink by "
+        f"{along:+.4f}, while random directions of the same norm change it by {control:.4f} on average: "
+        "the vector should raise the ink clearly more than any direction would.")
 
 
 @graded(points=1, task="4.7", name="apply_attribute adds strength times the vector, broadcast over a batch")
@@ -476,6 +550,122 @@ def apply_attribute_broadcasts(student, harness):
     expect_tensor(single, (4,), torch.float32, what="apply_attribute on a single code (4,)")
     assert_close(single, z[0] - vector, "apply_attribute(z, vector, -1.0) on a single code", **LOOSE,
                  hint="A negative strength moves the other way.")
+
+
+def _split_decoded(rows: torch.Tensor, z: torch.Tensor, moved: torch.Tensor) -> torch.Tensor:
+    """The decoder's input rows that are neither a code of ``z`` nor of ``moved``: the controls."""
+    def member(of: torch.Tensor) -> torch.Tensor:
+        return torch.isclose(rows.unsqueeze(1), of.unsqueeze(0), rtol=1e-5, atol=1e-5).all(dim=2).any(dim=1)
+    return rows[~(member(z) | member(moved))]
+
+
+@graded(points=2, task="4.10", name="attribute_effect measures the change along the vector and along random directions of the same norm")
+def attribute_effect_with_control(student, harness):
+    latent_dim, n, strength = 8, 40, 1.5
+    weight, bias = torch.randn(784, latent_dim) * 0.05, torch.rand(784) * 0.5 + 0.25
+    z, vector = torch.randn(n, latent_dim), torch.randn(latent_dim) * 2
+    decoder = harness.recorder(harness.linear(weight, bias, IMAGE))
+    what = f"attribute_effect(decoder, z {tuple(z.shape)}, vector, ink, strength={strength})"
+    result = student.attribute_effect(decoder, z, vector, harness.lesson4.ink_meter(), strength)
+    assert isinstance(result, (tuple, list)) and len(result) == 2, (
+        f"{what} should return a pair (along, control), but it returned {type(result).__name__}.")
+    along, control = (expect_tensor(r, (n,), what=f"{what}: {name}") for r, name in zip(result, ("along", "control")))
+    log = harness.recorded(decoder)
+    assert log["inputs"] and not any(log["grad_enabled"]), (
+        "attribute_effect should decode under torch.no_grad(): nothing is trained here."
+        if log["inputs"] else "attribute_effect never called the decoder it was given.")
+
+    def ink_of(codes: torch.Tensor) -> torch.Tensor:                         # (B,) in float64
+        return (codes.double() @ weight.double().T + bias.double()).mean(dim=1)
+
+    moved = z + strength * vector
+    base = ink_of(z)
+    if _close(along, ink_of(moved)) and not _close(along, ink_of(moved) - base):
+        raise AssertionError(f"{what}: 'along' is the ink of the moved images itself, not its change: "
+                             "subtract the ink of the decoded z (the baseline).")
+    if _close(along, ink_of(z + vector) - base) and not _close(along, ink_of(moved) - base):
+        raise AssertionError(f"{what}: 'along' ignores strength: move the codes by strength·vector.")
+    assert_close(along, ink_of(moved) - base, f"{what}: along", **LOOSE,
+                 hint="along[i] = measure(decoder(z[i] + strength·vector)) − measure(decoder(z[i])).")
+    rows = torch.cat([x.reshape(len(x), -1) for x in log["inputs"]])
+    controls = _split_decoded(rows, z, moved)
+    assert len(controls) == n, (
+        f"{what}: the decoder should see the {n} codes, the {n} moved codes and {n} control codes, but "
+        f"{len(controls)} of the codes it received were neither z nor z + strength·vector. Decode "
+        "z + strength·r once, with one random direction r per code.")
+    steps = controls.double() - z.double()                                   # (n, latent_dim)
+    sizes = steps.norm(dim=1) / (strength * vector.double().norm())
+    if bool((sizes - 1).abs().max() > 1e-3):
+        raise AssertionError(
+            f"{what}: the random directions should have the same norm as the vector, so that the control "
+            f"is a fair comparison, but the control steps are {float(sizes.min()):.3g} to "
+            f"{float(sizes.max()):.3g} times strength·‖vector‖. Rescale each row: "
+            "r * (vector.norm() / r.norm(dim=1, keepdim=True)).")
+    cosines = (steps @ vector.double()) / (steps.norm(dim=1) * vector.double().norm())
+    assert float(cosines.abs().mean()) < 0.8, (
+        f"{what}: the control codes move along the attribute vector itself (mean |cos| "
+        f"{float(cosines.abs().mean()):.2f}): the control must use random directions from N(0, I).")
+    unit = steps / steps.norm(dim=1, keepdim=True)
+    assert float((unit - unit[0]).norm(dim=1).max()) > 1e-3, (
+        f"{what}: every code got the same random direction: draw one random direction per code "
+        "(a (B, latent_dim) tensor), so the control averages over many directions.")
+    assert_close(control, ink_of(controls) - base, f"{what}: control", **LOOSE,
+                 hint="control[i] = measure(decoder(z[i] + strength·r[i])) − measure(decoder(z[i])).")
+    first = student.attribute_effect(harness.linear(weight, bias, IMAGE), z, vector, harness.lesson4.ink_meter(),
+                                     strength, generator=harness.make_generator(11))
+    again = student.attribute_effect(harness.linear(weight, bias, IMAGE), z, vector, harness.lesson4.ink_meter(),
+                                     strength, generator=harness.make_generator(11))
+    assert torch.equal(first[1], again[1]), (
+        f"{what}: two calls with generators seeded alike gave different controls: draw the random "
+        "directions with generator=generator.")
+
+
+# --------------------------------------------------------------------------- 4.11 concept questions
+# The answer key, as in lesson 1 (whose checker these tests share): a wrong answer gets the
+# idea behind the question, never the letter. They run before the slower projection tests, so a
+# submission whose UMAP is slow does not lose them to the lesson's time limit.
+
+QUESTIONS: dict[str, Question] = {
+    "Q1": Question("C", (
+        "Each of z0, z1 has squared norm about d = 64, and two prior draws are almost orthogonal, so "
+        "‖(z0 + z1)/2‖² ≈ (64 + 64)/4 = 32: the midpoint has norm about √32 ≈ 5.7, well inside the "
+        "shell of radius ≈ 8 where prior codes (and so the training codes) lie. That is why slerp, "
+        "which keeps the norm, is the better road.")),
+    "Q2": Question("A", (
+        "A split at the overall median would mostly separate big garments (coats) from small ones "
+        "(sandals), and the vector would turn one class into another. Splitting within each class "
+        "puts half of every class on each side, so what the classes share averages out and only "
+        "'more ink' is left.")),
+    "Q3": Question("D", (
+        "Real test images, which the model never saw, set the baseline: new images from the same "
+        "distribution sit at some typical distance from their nearest training image. Samples at "
+        "that distance are new images; a copying model would put its samples at distance close to 0.")),
+    "Q4": Question("B", (
+        "With a pixel-wise loss, the best prediction for a code that does not pin down a detail "
+        "(exactly where an edge falls, which print a shirt has) is the average of all the images "
+        "that share the code, and an average of sharp images is a blurred one. Diffusion models "
+        "avoid this by committing to details a little at a time.")),
+}
+
+
+@graded(points=0.5, task="4.11", name="Q1: the norm of a straight-line midpoint between prior draws")
+def q1_midpoint_norm(student, harness):
+    check_answer(student, QUESTIONS, "Q1", "latent.py")
+
+
+@graded(points=0.5, task="4.11", name="Q2: why the ink mask is split within each class")
+def q2_within_class_mask(student, harness):
+    check_answer(student, QUESTIONS, "Q2", "latent.py")
+
+
+@graded(points=0.5, task="4.11", name="Q3: reading the nearest-neighbour check for memorization")
+def q3_memorization_check(student, harness):
+    check_answer(student, QUESTIONS, "Q3", "latent.py")
+
+
+@graded(points=0.5, task="4.11", name="Q4: why VAE samples are blurry")
+def q4_blurry_samples(student, harness):
+    check_answer(student, QUESTIONS, "Q4", "latent.py")
 
 
 # --------------------------------------------------------------------------- 4.8 nearest_neighbors
@@ -498,7 +688,7 @@ def nearest_neighbors_brute_force(student, harness):
                       "nearest_neighbors on flattened (n, 784) samples and (N, 784) images")
 
 
-@graded(points=2, task="4.8", name="nearest_neighbors is right across batches, including a last partial batch")
+@graded(points=1, task="4.8", name="nearest_neighbors is right across batches, including a last partial batch")
 def nearest_neighbors_batches(student, harness):
     dataset = torch.rand(2300, *IMAGE)
     where = [0, 5, 299, 300, 777, 1001, 1999, 2000, 2101, 2299]
@@ -552,9 +742,43 @@ def project_2d_pca(student, harness):
                           "(up to the sign of each column).")
 
 
-@graded(points=1, task="4.9", name='project_2d with "tsne" gives finite (N, 2) points; unknown methods raise ValueError')
+# A nonlinear map must keep neighbourhoods: NEIGHBOR_CLUSTERS clusters of CLUSTER_SIZE codes in
+# MAP_DIM dimensions, and scikit-learn's trustworthiness (do a point's MAP_NEIGHBORS nearest
+# neighbours in the map come from near it in the latent space?) of at least TRUST_BAR. t-SNE and
+# UMAP (the reference and the alternatives) score 0.97 to 0.99 here, random points about 0.5. On such
+# well-separated clusters PCA keeps neighbourhoods too (0.92 to 0.97): the test asks for a map
+# that keeps neighbourhoods, not for proof of the algorithm used.
+NEIGHBOR_CLUSTERS, CLUSTER_SIZE, MAP_DIM, MAP_NEIGHBORS, TRUST_BAR = 6, 15, 10, 5, 0.9
+# Wall-clock seconds for the UMAP test: its first call in a process compiles umap-learn's numba
+# code (about 10 s of one core, more on a busy grader).
+UMAP_TIMEOUT = 60.0
+
+
+def _clustered_latents() -> torch.Tensor:
+    """(NEIGHBOR_CLUSTERS * CLUSTER_SIZE, MAP_DIM) codes in well-separated Gaussian clusters."""
+    centres = torch.randn(NEIGHBOR_CLUSTERS, MAP_DIM) * 4
+    return (centres.repeat_interleave(CLUSTER_SIZE, dim=0) + torch.randn(len(centres) * CLUSTER_SIZE, MAP_DIM))
+
+
+def _expect_neighbourhoods_kept(student, method: str) -> None:
+    from sklearn.manifold import trustworthiness
+    latents = _clustered_latents()
+    what = f'project_2d(latents of shape {tuple(latents.shape)}, "{method}", seed=0)'
+    points = expect_tensor(student.project_2d(latents, method, seed=0), (len(latents), 2), what=what)
+    score = trustworthiness(latents.double().numpy(), points.double().numpy(), n_neighbors=MAP_NEIGHBORS)
+    assert score >= TRUST_BAR, (
+        f"{what} does not keep neighbourhoods: its trustworthiness is {score:.2f} (1 = every point's "
+        f"nearest neighbours on the map are near it in the latent space too; random points score about "
+        f"0.5; {method} should reach {TRUST_BAR}). Return one row per code, in the order of the codes, "
+        "from fit_transform on the codes themselves.")
+
+
+@graded(points=1, task="4.9", name='project_2d with "tsne" keeps neighbourhoods; unknown methods raise ValueError')
 def project_2d_tsne_and_unknown(student, harness):
-    latents = torch.randn(60, 8)
-    expect_tensor(student.project_2d(latents, "tsne", seed=0), (60, 2),
-                  what='project_2d(latents of shape (60, 8), "tsne")')
-    raises(ValueError, student.project_2d, latents, "no-such-method")
+    _expect_neighbourhoods_kept(student, "tsne")
+    raises(ValueError, student.project_2d, torch.randn(20, 4), "no-such-method")
+
+
+@graded(points=1, task="4.9", name='project_2d with "umap" keeps neighbourhoods', timeout=UMAP_TIMEOUT)
+def project_2d_umap(student, harness):
+    _expect_neighbourhoods_kept(student, "umap")

@@ -1,9 +1,11 @@
-"""Lesson 4 helpers that run beside the student's code: a known VAE-style encoder for tests."""
+"""Lesson 4 helpers that run beside the student's code: a known VAE-style encoder and an ink meter for tests."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from coursekit.attributes import ink
 
 
 class GaussianEncoder(nn.Module):
@@ -27,3 +29,34 @@ class GaussianEncoder(nn.Module):
 def gaussian_encoder(weight_mu: torch.Tensor, weight_logvar: torch.Tensor) -> GaussianEncoder:
     """A :class:`GaussianEncoder` with these weights (pass it to ``student.encode_mean``)."""
     return GaussianEncoder(weight_mu, weight_logvar)
+
+
+class InkMeter(nn.Module):
+    """``coursekit.attributes.ink`` as a module: images (B, 1, 28, 28) -> (B,) mean intensity."""
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return ink(images)
+
+
+def ink_meter() -> InkMeter:
+    """A measure to pass to ``student.attribute_effect`` (how much ink each image has)."""
+    return InkMeter()
+
+
+def warm_fork_server() -> None:
+    """Compile umap-learn's numba code in the grader's fork server, before it forks workers.
+
+    A process's first UMAP fit compiles umap's numba functions (about 10 s of one core; umap does
+    not cache them on disk), so without this every lesson-4 worker would pay it again: forked
+    workers inherit the compiled code and fit in well under a second. numba's "workqueue"
+    threading layer is the fork-safe one (OpenMP's is not). It is set on numba's config, not in
+    the environment: a worker's environment is emptied, and numba re-reads it on its next call.
+    UMAP converts any input to float32, so one small fit compiles everything.
+    """
+    import numba
+    numba.config.THREADING_LAYER = "workqueue"
+    import numpy as np
+    import umap
+
+    points = np.random.default_rng(0).normal(size=(24, 4)).astype(np.float32)
+    umap.UMAP(n_components=2, n_neighbors=5, random_state=0, n_jobs=1).fit_transform(points)

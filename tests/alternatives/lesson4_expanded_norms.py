@@ -2,7 +2,8 @@
 
 torch.randn, z0 + t·(z1 − z0), slerp on normalised copies with a clamped acos, nearest
 neighbours by ‖a‖² + ‖b‖² − 2a·b clamped at 0 then square-rooted (no exact recompute), PCA with
-torch.pca_lowrank(center=True) at full rank, t-SNE with the exact method.
+torch.pca_lowrank(center=True) at full rank, t-SNE with the exact method; the attribute vector
+as weighted sums; attribute_effect with one decoder call; UMAP with a random init.
 """
 
 from __future__ import annotations
@@ -45,10 +46,12 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
     return torch.cat([z0[None], path[1:-1], z1[None]]) if steps >= 2 else path
 
 
-def attribute_vector(latents, labels, positive, negative):
-    pos = latents[labels == positive]
-    neg = latents[labels == negative]
-    return pos.sum(0) / len(pos) - neg.sum(0) / len(neg)
+def attribute_vector(latents, has_attribute):
+    weights = has_attribute.to(latents.dtype)                     # 1 with, 0 without
+    count = float(weights.sum())
+    if count == 0 or count == len(weights):
+        raise ValueError("need items with and without the attribute")
+    return weights @ latents / count - (1 - weights) @ latents / (len(weights) - count)
 
 
 def apply_attribute(z, vector, strength=1.0):
@@ -74,6 +77,15 @@ def nearest_neighbors(samples, dataset, batch_size=1024):
     return best.clamp(min=0).sqrt(), arg
 
 
+def attribute_effect(decoder, z, vector, measure, strength=1.0, generator=None):
+    r = torch.randn(z.shape, generator=generator)
+    r = r / torch.sqrt((r ** 2).sum(dim=1, keepdim=True)) * torch.sqrt((vector ** 2).sum())
+    n = len(z)
+    with torch.no_grad():                                         # one decoder call for all three
+        values = measure(decoder(torch.cat([z, z + strength * vector, z + strength * r])))
+    return values[n:2 * n] - values[:n], values[2 * n:] - values[:n]
+
+
 def project_2d(latents, method="pca", seed=0):
     if method == "pca":
         q = min(latents.shape)
@@ -84,4 +96,14 @@ def project_2d(latents, method="pca", seed=0):
         out = TSNE(n_components=2, method="exact", perplexity=5.0, random_state=seed,
                    init="random").fit_transform(latents.double().numpy())
         return torch.from_numpy(out).to(torch.float32)
+    if method == "umap":
+        from umap import UMAP
+        out = UMAP(n_neighbors=10, init="random", random_state=seed, n_jobs=1).fit_transform(latents.numpy())
+        return torch.as_tensor(out, dtype=torch.float32)
     raise ValueError(f"project_2d: unknown method {method}")
+
+
+Q1 = "C"
+Q2 = "A"
+Q3 = "D"
+Q4 = "B"

@@ -1,6 +1,6 @@
 """Lesson 4, a correct alternative: the geometry in numpy (float64), converted back to torch.
 
-Slerp in float64 with a tolerance on the angle itself; class means with numpy masks; nearest
+Slerp in float64 with a tolerance on the angle itself; group means with numpy masks; the attribute effect in float64; nearest
 neighbours with numpy einsum blocks; PCA with numpy's SVD.
 """
 
@@ -56,10 +56,12 @@ def slerp(z0, z1, steps):
     return out
 
 
-def attribute_vector(latents, labels, positive, negative):
+def attribute_vector(latents, has_attribute):
     x = latents.double().numpy()
-    y = labels.numpy()
-    return torch.from_numpy(x[y == positive].mean(axis=0) - x[y == negative].mean(axis=0)).to(latents.dtype)
+    m = has_attribute.numpy().astype(bool)
+    if m.all() or not m.any():
+        raise ValueError("attribute_vector: the mask must have both True and False entries")
+    return torch.from_numpy(x[m].mean(axis=0) - x[~m].mean(axis=0)).to(latents.dtype)
 
 
 def apply_attribute(z, vector, strength=1.0):
@@ -82,6 +84,18 @@ def nearest_neighbors(samples, dataset, batch_size=1024):
     return torch.from_numpy(np.sqrt(np.maximum(best, 0.0))).float(), torch.from_numpy(where)
 
 
+def attribute_effect(decoder, z, vector, measure, strength=1.0, generator=None):
+    r = torch.randn(z.shape, generator=generator).double().numpy()
+    r *= np.linalg.norm(vector.double().numpy()) / np.linalg.norm(r, axis=1, keepdims=True)
+    moved = z + strength * vector
+    control_codes = z + strength * torch.from_numpy(r).to(z.dtype)
+    with torch.no_grad():
+        base = measure(decoder(z)).double().numpy()
+        along = measure(decoder(moved)).double().numpy() - base
+        control = measure(decoder(control_codes)).double().numpy() - base
+    return torch.from_numpy(along).float(), torch.from_numpy(control).float()
+
+
 def project_2d(latents, method="pca", seed=0):
     x = latents.double().numpy()
     if method == "pca":
@@ -91,4 +105,13 @@ def project_2d(latents, method="pca", seed=0):
     if method == "tsne":
         from sklearn.manifold import TSNE
         return torch.from_numpy(TSNE(random_state=seed, perplexity=10).fit_transform(x)).float()
+    if method == "umap":
+        import umap
+        return torch.from_numpy(umap.UMAP(n_neighbors=12, random_state=seed, n_jobs=1).fit_transform(x)).float()
     raise ValueError(method)
+
+
+Q1 = "C"
+Q2 = "A"
+Q3 = "D"
+Q4 = "B"

@@ -1,7 +1,7 @@
 """Lesson 4, a correct alternative: torch built-ins throughout.
 
 torch.normal with a generator, a @torch.no_grad() decorator, tuple unpacking, torch.lerp,
-slerp with the angle from Kahan's 2·atan2(‖u0 − u1‖, ‖u0 + u1‖) (stable near 0 and π), class means with index_add_, torch.add
+slerp with the angle from Kahan's 2·atan2(‖u0 − u1‖, ‖u0 + u1‖) (stable near 0 and π), group means with index_add_ over the mask, torch.add
 with alpha, nearest neighbours with torch.cdist per batch, PCA from the covariance's
 eigenvectors (torch.linalg.eigh).
 """
@@ -52,12 +52,14 @@ def slerp(z0, z1, steps):
     return out
 
 
-def attribute_vector(latents, labels, positive, negative):
-    classes = int(labels.max()) + 1
-    sums = torch.zeros(classes, latents.shape[1], dtype=latents.dtype).index_add_(0, labels, latents)
-    counts = torch.bincount(labels, minlength=classes).to(latents.dtype)
-    means = sums / counts.clamp_min(1)[:, None]
-    return means[positive] - means[negative]
+def attribute_vector(latents, has_attribute):
+    groups = has_attribute.long()                                 # 1 with, 0 without
+    sums = torch.zeros(2, latents.shape[1], dtype=latents.dtype).index_add_(0, groups, latents)
+    counts = torch.bincount(groups, minlength=2).to(latents.dtype)
+    if bool((counts == 0).any()):
+        raise ValueError("attribute_vector: both groups need at least one item")
+    means = sums / counts.unsqueeze(1)
+    return means[1] - means[0]
 
 
 def apply_attribute(z, vector, strength=1.0):
@@ -80,6 +82,15 @@ def nearest_neighbors(samples, dataset, batch_size=1024):
     return best, where.gather(1, which[:, None]).squeeze(1) + offsets
 
 
+@torch.no_grad()
+def attribute_effect(decoder, z, vector, measure, strength=1.0, generator=None):
+    directions = torch.nn.functional.normalize(torch.randn(z.shape, generator=generator), dim=1)
+    baseline = measure(decoder(z))
+    along = measure(decoder(apply_attribute(z, vector, strength))) - baseline
+    control = measure(decoder(torch.add(z, directions * torch.linalg.vector_norm(vector), alpha=strength)))
+    return along, control - baseline
+
+
 def project_2d(latents, method="pca", seed=0):
     method = method.lower()
     if method == "pca":
@@ -93,4 +104,14 @@ def project_2d(latents, method="pca", seed=0):
         emb = TSNE(2, perplexity=min(20.0, (len(latents) - 1) / 3), random_state=seed).fit_transform(
             latents.numpy())
         return torch.tensor(emb, dtype=torch.float32)
-    raise ValueError("method must be 'pca' or 'tsne'")
+    elif method == "umap":
+        import umap
+        emb = umap.UMAP(n_components=2, min_dist=0.3, random_state=seed, n_jobs=1).fit_transform(latents.numpy())
+        return torch.tensor(emb, dtype=torch.float32)
+    raise ValueError("method must be 'pca', 'tsne' or 'umap'")
+
+
+Q1 = "C"
+Q2 = "A"
+Q3 = "D"
+Q4 = "B"

@@ -131,21 +131,29 @@ MUTANTS = [
     ),
     Mutant(
         id="l4-attribute-reversed", lesson=4,
-        description="attribute vector negative minus positive",
-        misconception="the direction goes from the negative class to the positive one",
-        old="    return pos_mean - latents[neg_mask].mean(dim=0)\n",
-        new="    return latents[neg_mask].mean(dim=0) - pos_mean\n",
+        description="attribute vector: without minus with",
+        misconception="the direction goes from the items without the attribute to those with it",
+        old="    return with_mean - latents[~has_attribute].mean(dim=0)\n",
+        new="    return latents[~has_attribute].mean(dim=0) - with_mean\n",
         message=r"wrong way",
     ),
     Mutant(
         id="l4-attribute-sums", lesson=4,
-        description="attribute vector from class sums",
-        misconception="class sizes differ: compare means, not sums",
-        old=("    pos_mean = latents[pos_mask].mean(dim=0)                        # (latent_dim,)\n"
-             "    return pos_mean - latents[neg_mask].mean(dim=0)\n"),
-        new=("    pos_mean = latents[pos_mask].sum(dim=0)                        # (latent_dim,)\n"
-             "    return pos_mean - latents[neg_mask].sum(dim=0)\n"),
+        description="attribute vector from group sums",
+        misconception="group sizes differ: compare means, not sums",
+        old=("    with_mean = latents[has_attribute].mean(dim=0)                  # (latent_dim,)\n"
+             "    return with_mean - latents[~has_attribute].mean(dim=0)\n"),
+        new=("    with_mean = latents[has_attribute].sum(dim=0)                  # (latent_dim,)\n"
+             "    return with_mean - latents[~has_attribute].sum(dim=0)\n"),
         message=r"sums rather than means",
+    ),
+    Mutant(
+        id="l4-attribute-minus-all", lesson=4,
+        description="attribute vector: mean with the attribute minus the mean of all codes",
+        misconception="the baseline is the items without the attribute, not everything",
+        old="    return with_mean - latents[~has_attribute].mean(dim=0)\n",
+        new="    return with_mean - latents.mean(dim=0)\n",
+        message=r"mean of \*all\* codes",
     ),
     Mutant(
         id="l4-apply-ignores-strength", lesson=4,
@@ -154,6 +162,51 @@ MUTANTS = [
         old="    return z + strength * vector\n",
         new="    return z + vector\n",
         message=r"ignores strength",
+    ),
+    Mutant(
+        id="l4-effect-no-baseline", lesson=4,
+        description="attribute_effect returns the measure of the moved images, not its change",
+        misconception="an effect is a difference from the baseline",
+        old="        along = measure(decoder(apply_attribute(z, vector, strength))) - baseline\n",
+        new="        along = measure(decoder(apply_attribute(z, vector, strength)))\n",
+        message=r"baseline",
+    ),
+    Mutant(
+        id="l4-effect-unit-control", lesson=4,
+        description="the control directions are not rescaled to the vector's norm",
+        misconception="a fair control pushes the codes as far as the vector does",
+        old="    random_dirs = random_dirs * (vector.norm() / random_dirs.norm(dim=1, keepdim=True))\n",
+        new="    random_dirs = random_dirs / random_dirs.norm(dim=1, keepdim=True)\n",
+        message=r"same norm",
+    ),
+    Mutant(
+        id="l4-effect-control-is-vector", lesson=4,
+        description="the control moves along the attribute vector itself",
+        misconception="a control must use directions that are not the attribute's",
+        old="        control = measure(decoder(apply_attribute(z, random_dirs, strength))) - baseline\n",
+        new="        control = measure(decoder(apply_attribute(z, vector, strength))) - baseline\n",
+        message=r"attribute vector itself|neither z nor",
+    ),
+    Mutant(
+        id="l4-effect-one-direction", lesson=4,
+        description="one random direction shared by every code",
+        misconception="the control averages over many random directions, one per code",
+        old="    random_dirs = torch.randn(z.shape, generator=generator, dtype=z.dtype)   # (B, latent_dim)\n",
+        new="    random_dirs = torch.randn(z.shape[-1], generator=generator, dtype=z.dtype).expand(z.shape)\n",
+        message=r"same random direction",
+    ),
+    Mutant(
+        id="l4-effect-with-grad", lesson=4,
+        description="attribute_effect decodes with gradients enabled",
+        misconception="measuring an effect trains nothing: no autograd graph is needed",
+        old=("    with torch.no_grad():\n"
+             "        baseline = measure(decoder(z))                                        # (B,)\n"
+             "        along = measure(decoder(apply_attribute(z, vector, strength))) - baseline\n"
+             "        control = measure(decoder(apply_attribute(z, random_dirs, strength))) - baseline\n"),
+        new=("    baseline = measure(decoder(z)).detach()                                  # (B,)\n"
+             "    along = measure(decoder(apply_attribute(z, vector, strength))).detach() - baseline\n"
+             "    control = measure(decoder(apply_attribute(z, random_dirs, strength))).detach() - baseline\n"),
+        message=r"no_grad",
     ),
     Mutant(
         id="l4-nn-squared", lesson=4,
@@ -210,5 +263,29 @@ MUTANTS = [
         old='    raise ValueError(f"unknown projection method {method!r}: use one of {PROJECTION_METHODS}")\n',
         new="    return latents[:, :2]\n",
         message=r"ValueError",
+    ),
+    Mutant(
+        id="l4-umap-missing", lesson=4,
+        description='project_2d has no "umap" branch',
+        misconception="UMAP is a method of its own, not an alias of t-SNE",
+        old='    if method == "umap":\n',
+        new='    if method == "umap-learn":\n',
+        message=r"unknown projection method 'umap'",
+    ),
+    Mutant(
+        id="l4-umap-numpy", lesson=4,
+        description="project_2d returns UMAP's numpy array",
+        misconception="convert library results back to a torch tensor",
+        old="        return torch.from_numpy(reducer.fit_transform(points)).float()\n",
+        new="        return reducer.fit_transform(points)\n",
+        message=r"should be a torch\.Tensor",
+    ),
+    Mutant(
+        id="l4-q1-lerp-keeps-norm", lesson=4,
+        description="Q1 answered: the lerp midpoint keeps the norm",
+        misconception="in high dimensions the straight-line midpoint of two prior draws falls inside the shell",
+        old='Q1 = "C"  # SOLUTION\n',
+        new='Q1 = "A"  # SOLUTION\n',
+        message=r"shell of radius",
     ),
 ]

@@ -85,7 +85,7 @@ def test_student_pyproject(release_tree):
     project = tomllib.loads((release_tree / "pyproject.toml").read_text())
     assert project["project"]["name"] == "generative-foundations-student"
     deps = " ".join(project["project"]["dependencies"])
-    for package in ("torch>=2.2", "torchvision>=0.17", "numpy", "matplotlib", "scikit-learn", "pytest",
+    for package in ("torch>=2.2", "torchvision>=0.17", "numpy", "matplotlib", "scikit-learn", "umap-learn", "pytest",
                     "pytest-timeout", "nbformat", "otter-grader", "jupyter", "ipykernel"):
         assert package in deps, f"{package} is not a dependency of the student project"
     pytest_config = project["tool"]["pytest"]["ini_options"]

@@ -7,6 +7,7 @@ the geometry of slerp, batches in nearest_neighbors, ...).
 import torch
 from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
+from coursekit.attributes import ink
 from coursekit.testing import EXACT, LOOSE, assert_close, expect_tensor, raises, task
 
 
@@ -69,11 +70,12 @@ def test_slerp_endpoints_and_norm(student, harness):
 @task("4.6")
 def test_attribute_vector_small_example(student, harness):
     latents = torch.tensor([[1.0, 0.0], [3.0, 0.0], [0.0, 1.0], [0.0, 3.0], [0.0, 5.0]])
-    labels = torch.tensor([7, 7, 9, 9, 9])
-    vector = student.attribute_vector(latents, labels, positive=9, negative=7)
+    has_attribute = torch.tensor([False, False, True, True, True])
+    vector = student.attribute_vector(latents, has_attribute)
     expect_tensor(vector, (2,), torch.float32, what="attribute_vector")
-    assert_close(vector, torch.tensor([-2.0, 3.0]), "attribute_vector(positive=9, negative=7)", **LOOSE,
-                 hint="mean of class 9 is (0, 3), mean of class 7 is (2, 0): positive minus negative.")
+    assert_close(vector, torch.tensor([-2.0, 3.0]), "attribute_vector(latents, has_attribute)", **LOOSE,
+                 hint="the items with the attribute average (0, 3), the others (2, 0): with minus without.")
+    raises(ValueError, student.attribute_vector, latents, torch.ones(5, dtype=torch.bool))
 
 
 @task("4.7")
@@ -83,6 +85,22 @@ def test_apply_attribute_broadcasts(student, harness):
     expect_tensor(moved, (3, 2), torch.float32, what="apply_attribute on a batch of 3 codes")
     assert_close(moved, torch.tensor([[2.0, -2.0]] * 3), "apply_attribute(z, vector, 2.0)", **EXACT,
                  hint="Every row moves by strength·vector.")
+
+
+@task("4.10")
+def test_attribute_effect_along_and_control(student, harness):
+    decoder = harness.linear(torch.randn(784, 3) * 0.05, torch.full((784,), 0.5), (1, 28, 28))
+    z, vector = torch.randn(10, 3), torch.tensor([0.0, 2.0, 0.0])
+    along, control = student.attribute_effect(decoder, z, vector, ink, strength=1.0,
+                                              generator=harness.make_generator(0))
+    expect_tensor(along, (10,), what="attribute_effect: along")
+    expect_tensor(control, (10,), what="attribute_effect: control")
+    with torch.no_grad():
+        expected = ink(decoder(z + vector)) - ink(decoder(z))
+    assert_close(along, expected, "attribute_effect: along", **LOOSE,
+                 hint="along = measure(decoder(z + strength·vector)) − measure(decoder(z)).")
+    assert not torch.allclose(control, along), ("attribute_effect: the control equals 'along': it should "
+                                                "move the codes along random directions, not the vector.")
 
 
 @task("4.8")
@@ -109,4 +127,15 @@ def test_project_2d_shapes(student, harness):
     with threadpool_limits(limits=1):  # t-SNE is quick on one thread; competing thread pools are not
         points = student.project_2d(latents, "tsne", seed=0)
     expect_tensor(points, (40, 2), what='project_2d(latents, "tsne")')
+    points = student.project_2d(latents, "umap", seed=0)  # the first UMAP call compiles for a few seconds
+    expect_tensor(points, (40, 2), what='project_2d(latents, "umap")')
     raises(ValueError, student.project_2d, latents, "no-such-method")
+
+
+@task("4.11")
+def test_concept_questions_answered(student, harness):
+    for name in ("Q1", "Q2", "Q3", "Q4"):
+        answer = getattr(student, name)
+        assert answer in ("A", "B", "C", "D"), (
+            f"{name} is not answered yet (it is {answer!r}): replace None with one of the letters "
+            "\"A\", \"B\", \"C\" or \"D\". The grader checks which one is right.")

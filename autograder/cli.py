@@ -201,6 +201,28 @@ def otter(out: Path, lessons: str | None) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+@cli.command("return-feedback")
+@click.argument("grades_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("repos_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--branch", default="feedback", show_default=True, help="The branch the feedback is committed on.")
+@click.option("--push", is_flag=True, help="Push the branch to each repository's origin (never forced).")
+def return_feedback(grades_dir: Path, repos_dir: Path, branch: str, push: bool) -> None:
+    """Commit each student's feedback.md from GRADES_DIR into their clone in REPOS_DIR, on a branch.
+
+    REPOS_DIR/<name> gets GRADES_DIR/<name>/feedback.md; a dirty repository, or one that maps
+    to no graded submission, is refused. A second run changes nothing. Exit status 1 when some
+    repository was refused or failed.
+    """
+    from autograder import feedback_return
+    try:
+        outcomes = feedback_return.main(grades=grades_dir, repos=repos_dir, branch=branch, push=push,
+                                        echo=click.echo)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--branch") from None
+    if not all(outcome.ok for outcome in outcomes):
+        sys.exit(1)
+
+
 def main() -> None:
     cli(prog_name="python -m autograder")
 

@@ -17,7 +17,7 @@ import torch
 from autograder.suite import graded
 from autograder.suites.crosscheck import expect_called_without_gradients
 from autograder.concepts import Question, check_answer
-from autograder.suites.lesson2 import _subset
+from autograder.suites.subset import subset
 from coursekit.testing import EXACT, LOOSE, assert_close, expect_tensor, raises
 
 # Statistical checks allow this many standard errors: a correct sampler fails one of the
@@ -478,9 +478,9 @@ _INK_CODEC: dict[str, torch.Tensor] = {}
 
 
 def _subset_train() -> tuple[torch.Tensor, torch.Tensor]:
-    """The committed subset's training (images, labels) (read once, by lesson 2's suite), and the
-    stand-in encoder fitted on them once per grading process."""
-    images, labels = _subset("train")
+    """The committed subset's training (images, labels) (see :mod:`autograder.suites.subset`),
+    and the stand-in encoder fitted on them once per grading process."""
+    images, labels = subset("train")
     if "components" not in _INK_CODEC:
         flat = images.reshape(len(images), -1).double()                    # (N, 784)
         mean = flat.mean(dim=0)

@@ -30,8 +30,14 @@ def cli() -> None:
               help="Regrade every submission, even those whose result is up to date.")
 @click.option("--roster", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="GitHub Classroom roster CSV: also write roster.md, canvas.csv and gradescope.csv, keyed by student.")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="Grade on a Dask cluster: local:N (N worker processes here), slurm, or a "
+                   "scheduler address such as tcp://host:8786 (needs the [cluster] extra).")
+@click.option("--cluster-option", "cluster_options", multiple=True, metavar="KEY=VALUE",
+              help="For --cluster slurm: queue, cores, memory, walltime, account, jobs, ... (repeatable).")
 def grade(submissions: tuple[Path, ...], out: Path, jobs: int | None, lessons: str | None,
-          timeout: float | None, force: bool, roster: Path | None) -> None:
+          timeout: float | None, force: bool, roster: Path | None, cluster: str | None,
+          cluster_options: tuple[str, ...]) -> None:
     """Grade SUBMISSION folders or zips, or folders of them, each in isolation.
 
     A folder of submissions holds one sub-folder (e.g. a cloned assignment-username
@@ -50,6 +56,11 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int | None, lessons: s
         raise click.BadParameter(str(exc).strip("'\""), param_hint="--lessons") from None
     if out.exists() and not out.is_dir():
         raise click.BadParameter(f"{out} exists and is not a folder", param_hint="--out")
+    if cluster is None and cluster_options:
+        raise click.BadParameter("only with --cluster slurm", param_hint="--cluster-option")
+    if cluster is not None and jobs is not None:
+        raise click.BadParameter("not with --cluster: each Dask worker grades as many submissions "
+                                 "at once as it has threads", param_hint="--jobs")
     roster_rows = None
     if roster is not None:
         from autograder.roster import RosterError, read_roster
@@ -57,9 +68,17 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int | None, lessons: s
             roster_rows = read_roster(roster)
         except RosterError as exc:
             raise click.BadParameter(str(exc), param_hint="--roster") from None
-    options = {} if timeout is None else {"timeout": timeout}
-    run = grading.main(submissions=list(submissions), out=out, jobs=jobs, lessons=lessons,
-                       force=force, echo=click.echo, **options)
+    options: dict[str, object] = {} if timeout is None else {"timeout": timeout}
+    cluster_errors: tuple[type[Exception], ...] = ()
+    if cluster is not None:
+        options.update(_cluster_settings(cluster, cluster_options))
+        from autograder.cluster import ClusterError
+        cluster_errors = (ClusterError,)
+    try:
+        run = grading.main(submissions=list(submissions), out=out, jobs=jobs, lessons=lessons,
+                           force=force, echo=click.echo, **options)
+    except cluster_errors as exc:
+        raise click.ClickException(str(exc)) from None
     if roster_rows is not None and not run.interrupted:
         from autograder.gradebook import export_for_roster
         export_for_roster(run.out, [p.name for p in run.planned], run.rows, roster_rows,
@@ -68,6 +87,20 @@ def grade(submissions: tuple[Path, ...], out: Path, jobs: int | None, lessons: s
         sys.exit(130)
     if not run.complete:
         sys.exit(1)
+
+
+def _cluster_settings(address: str, pairs: tuple[str, ...]) -> dict[str, object]:
+    """``grade``'s cluster arguments, checked: Dask must be installed and options well formed."""
+    try:
+        from autograder import cluster as clustering
+    except ImportError as exc:
+        raise click.UsageError(f"--cluster needs Dask ({exc.name} is not installed): "
+                               "pip install 'generative-foundations[cluster]'") from None
+    try:
+        options = clustering.parse_options(pairs)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--cluster-option") from None
+    return {"cluster": address, "cluster_options": options}
 
 
 @cli.command()
@@ -166,6 +199,28 @@ def otter(out: Path, lessons: str | None) -> None:
         otter_artefacts.main(out=out, lessons=lessons, echo=click.echo)
     except OtterArtefactError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@cli.command("return-feedback")
+@click.argument("grades_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("repos_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--branch", default="feedback", show_default=True, help="The branch the feedback is committed on.")
+@click.option("--push", is_flag=True, help="Push the branch to each repository's origin (never forced).")
+def return_feedback(grades_dir: Path, repos_dir: Path, branch: str, push: bool) -> None:
+    """Commit each student's feedback.md from GRADES_DIR into their clone in REPOS_DIR, on a branch.
+
+    REPOS_DIR/<name> gets GRADES_DIR/<name>/feedback.md; a dirty repository, or one that maps
+    to no graded submission, is refused. A second run changes nothing. Exit status 1 when some
+    repository was refused or failed.
+    """
+    from autograder import feedback_return
+    try:
+        outcomes = feedback_return.main(grades=grades_dir, repos=repos_dir, branch=branch, push=push,
+                                        echo=click.echo)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--branch") from None
+    if not all(outcome.ok for outcome in outcomes):
+        sys.exit(1)
 
 
 def main() -> None:

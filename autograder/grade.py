@@ -258,13 +258,16 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 def main(*, submissions: list[Path], out: Path, jobs: int | None = None, lessons: str | None = None,
          timeout: float = DEFAULT_LESSON_TIMEOUT, force: bool = False,
-         echo: Callable[[str], None] = print, progress: bool | None = None) -> BulkRun:
+         echo: Callable[[str], None] = print, progress: bool | None = None,
+         cluster: str | None = None, cluster_options: dict[str, str] | None = None) -> BulkRun:
     """Grade ``submissions`` into ``out``: per-submission ``results.json`` and ``feedback.md``,
     then ``grades.csv``, ``summary.md`` and ``scores.png`` for all of them.
 
     ``jobs`` defaults to the number of cores. Submissions whose result is up to date are not
     regraded unless ``force``. ``progress`` shows a progress bar on stderr (default: when
-    stderr is a terminal) instead of one line per submission.
+    stderr is a terminal) instead of one line per submission. ``cluster`` grades on a Dask
+    cluster instead of this machine's cores (see :mod:`autograder.cluster`; ``jobs`` is then
+    unused): results, resuming, the gradebook and the exit status are those of a local run.
     """
     started = time.monotonic()
     selected = parse_lesson_list(lessons)
@@ -281,7 +284,15 @@ def main(*, submissions: list[Path], out: Path, jobs: int | None = None, lessons
         previous_handler = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         if todo:
-            _grade_all(run, todo, selected, jobs, timeout, echo, progress)
+            bar = Progress(total=len(run.planned), done=len(run.skipped), echo=echo, bar=progress)
+            try:
+                if cluster:
+                    from autograder.cluster import grade_on_cluster
+                    grade_on_cluster(run, todo, selected, timeout, bar, cluster, cluster_options or {})
+                else:
+                    _grade_all(run, todo, selected, jobs, timeout, bar)
+            finally:
+                bar.close()
     except KeyboardInterrupt:
         run.interrupted = True
     finally:
@@ -305,67 +316,123 @@ def main(*, submissions: list[Path], out: Path, jobs: int | None = None, lessons
     return run
 
 
+def _prepare(lessons: tuple[Lesson, ...]) -> None:
+    """What every grading process does once before its first test (see :class:`GradingSession`)."""
+    from autograder.suite import prepare_suites
+    from coursekit.testing import warm_up_comparisons
+
+    prepare_suites(lessons)
+    warm_up_comparisons()
+
+
+class GradingSession:
+    """What one trusted process needs to grade submissions: the hidden suites loaded (and
+    checked) once, one sandbox (fork server), a private folder for unpacked zips, a
+    :class:`LessonCache` and the course secret that seeds the hidden inputs. A local run opens one; on a cluster, every Dask worker opens its own
+    (:mod:`autograder.cluster`). Use as a context manager; :meth:`grade` is thread-safe."""
+
+    def __init__(self, lessons: tuple[Lesson, ...], hidden: list[Path], secret: bytes) -> None:
+        import torch
+
+        from autograder.sandbox import Limits, Sandbox
+        from autograder.suite import load_suite
+
+        for lesson in lessons:
+            load_suite(lesson)  # load (and check) every hidden suite once, before any worker starts
+        self._torch_threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # the trusted side only checks results; leave the cores to workers
+        # Read the data (and the like) and warm the checks while the sandbox's fork server
+        # starts, not during the first submission's tests (whose time would pay for it).
+        preparing = threading.Thread(target=_prepare, args=(lessons,), daemon=True)
+        preparing.start()
+        self.unpacked = Path(tempfile.mkdtemp(prefix="gf-unpacked-"))  # zips, hidden from workers too
+        try:
+            self.sandbox = Sandbox(limits=Limits(), hidden_paths=list(hidden) + [self.unpacked],
+                                   warm_lessons=tuple(lesson.number for lesson in lessons))
+        except BaseException:
+            self._release()
+            raise
+        preparing.join()
+        self._workers = _Workers(self.sandbox.spawn)
+        self._cache = LessonCache()
+        self._secret = secret
+
+    def describe(self) -> str:
+        """The sandbox's protections in force, as one line."""
+        return self.sandbox.describe()
+
+    def grade(self, item: Planned, lessons: tuple[Lesson, ...], timeout: float) -> SubmissionResult:
+        """Grade one planned submission (nothing is written). Raises :class:`Interrupted` once
+        :meth:`stop` was called: its workers may have been killed, so it has no real result."""
+        result = grade_submission(item.path, lessons, self._workers.spawn, timeout, name=item.name,
+                                  tmp_root=self.unpacked, key=item.key, cache=self._cache,
+                                  secret=self._secret)
+        if self._workers.stopping.is_set():
+            raise Interrupted()
+        return result
+
+    def stop(self) -> None:
+        """Kill every running worker; grading threads then end with :class:`Interrupted`."""
+        self._workers.stop()
+
+    def close(self) -> None:
+        try:
+            self.sandbox.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        import torch
+        torch.set_num_threads(self._torch_threads)
+        shutil.rmtree(self.unpacked, ignore_errors=True)
+
+    def __enter__(self) -> "GradingSession":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def record(run: BulkRun, bar: Progress, item: Planned, outcome: SubmissionResult | Exception) -> None:
+    """Take one submission's outcome into ``run``: write its result (atomically) and count it,
+    or note the grader error that left it without one. Local and cluster runs share this, so
+    both write exactly the same files."""
+    if isinstance(outcome, Interrupted):
+        return
+    if isinstance(outcome, SubmissionResult):
+        try:
+            write_submission(outcome, run.out)
+        except OSError as exc:
+            outcome = exc
+        else:
+            run.graded.append(outcome)
+            bar.advance(_line(outcome), notable=outcome.status in ("error", "timeout"))
+            return
+    run.failed[item.name] = f"{type(outcome).__name__}: {outcome}"
+    bar.advance(f"{item.name}: NOT GRADED (grader error: {outcome})", notable=True)
+
+
 def _grade_all(run: BulkRun, todo: list[Planned], lessons: tuple[Lesson, ...], jobs: int,
-               timeout: float, echo: Callable[[str], None], progress: bool | None) -> None:
+               timeout: float, bar: Progress) -> None:
     """Grade ``todo`` with ``jobs`` threads over one sandbox; writes each result as it comes."""
-    import torch
-
-    from autograder.sandbox import Limits, Sandbox
-    from autograder.suite import load_suite, prepare_suites
-
-    for lesson in lessons:
-        load_suite(lesson)  # load (and check) every hidden suite once, before any worker starts
-    torch_threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the trusted side only checks results; leave the cores to workers
-    # Read the data (and the like) while the sandbox's fork server starts, not during the
-    # first submission.
-    preparing = threading.Thread(target=prepare_suites, args=(lessons,), daemon=True)
-    preparing.start()
-    unpacked = Path(tempfile.mkdtemp(prefix="gf-unpacked-"))  # zips, hidden from workers too
-    inputs = [p.path for p in todo]
-    secret = course_secret(run.out)
-    bar = Progress(total=len(run.planned), done=len(run.planned) - len(todo), echo=echo, bar=progress)
-    try:
-        with Sandbox(limits=Limits(), hidden_paths=hidden_paths(run.out, inputs) + [unpacked],
-                     warm_lessons=tuple(lesson.number for lesson in lessons)) as sandbox:
-            bar.note(sandbox.describe())
-            preparing.join()
-            workers = _Workers(sandbox.spawn)
-            cache = LessonCache()
-
-            def one(item: Planned) -> SubmissionResult:
-                result = grade_submission(item.path, lessons, workers.spawn, timeout, name=item.name,
-                                          tmp_root=unpacked, key=item.key, cache=cache, secret=secret)
-                if workers.stopping.is_set():
-                    raise Interrupted()  # its workers may have been killed: not a real result
-                write_submission(result, run.out)
-                return result
-
-            pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade")
-            futures: dict[Future[SubmissionResult], Planned] = {pool.submit(one, item): item
-                                                                for item in todo}
-            try:
-                pending = set(futures)
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in sorted(finished, key=lambda f: futures[f].name):
-                        item = futures[future]
-                        try:
-                            result = future.result()
-                        except Interrupted:
-                            continue
-                        except Exception as exc:  # noqa: BLE001 - a grader fault, not the student's
-                            run.failed[item.name] = f"{type(exc).__name__}: {exc}"
-                            bar.advance(f"{item.name}: NOT GRADED (grader error: {exc})", notable=True)
-                            continue
-                        run.graded.append(result)
-                        bar.advance(_line(result), notable=result.status in ("error", "timeout"))
-            except BaseException:
-                workers.stop()
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-            pool.shutdown(wait=True)
-    finally:
-        bar.close()
-        torch.set_num_threads(torch_threads)
-        shutil.rmtree(unpacked, ignore_errors=True)
+    hidden = hidden_paths(run.out, [p.path for p in todo])
+    with GradingSession(lessons, hidden, course_secret(run.out)) as session:
+        bar.note(session.describe())
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade")
+        futures: dict[Future[SubmissionResult], Planned] = {
+            pool.submit(session.grade, item, lessons, timeout): item for item in todo}
+        try:
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in sorted(finished, key=lambda f: futures[f].name):
+                    try:
+                        outcome: SubmissionResult | Exception = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a grader fault, not the student's
+                        outcome = exc
+                    record(run, bar, futures[future], outcome)
+        except BaseException:
+            session.stop()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)

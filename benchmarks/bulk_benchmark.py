@@ -12,7 +12,11 @@ submissions per minute and the median seconds per submission for:
 (c) ``otter run -a <lesson>/autograder.zip <export>.zip`` on a sample of the submissions, when
     ``python -m autograder otter`` exists and makes the zips (skipped with a message otherwise).
 
-Run: ``python benchmarks/bulk_benchmark.py [-n 100] [--jobs J] [--lessons 2,4] [--skip-baseline]``.
+With ``--cluster ADDRESS`` (e.g. ``local:2``), (a) is also run on that Dask cluster: its
+throughput against ``--jobs``, the overhead, and a projection for 10,000 submissions on N nodes.
+
+Run: ``python benchmarks/bulk_benchmark.py [-n 100] [--jobs J] [--lessons 2,4] [--skip-baseline]
+[--cluster local:2]``.
 Nothing is asserted: it prints figures (timings depend on the machine and its load).
 """
 
@@ -120,12 +124,14 @@ def build_submissions(root: Path, n: int, lessons: tuple[Lesson, ...]) -> dict[s
 
 # --- (a) this grader --------------------------------------------------------------------
 
-def run_grader(subs: Path, out: Path, lessons: str, jobs: int, timeout: float
+def run_grader(subs: Path, out: Path, lessons: str, jobs: int, timeout: float, cluster: str = ""
                ) -> tuple[float, dict[str, float], dict, str]:
-    """(wall seconds, seconds per submission by name, score by name, the run's plan line)."""
+    """(wall seconds, seconds per submission by name, score by name, the run's plan line);
+    on a Dask cluster (``--cluster``) instead of ``jobs`` threads when ``cluster`` is given."""
     start = time.perf_counter()
+    where = ["--cluster", cluster] if cluster else ["--jobs", str(jobs)]
     done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(out),
-                           "--lessons", lessons, "--jobs", str(jobs), "--timeout", str(timeout)],
+                           "--lessons", lessons, "--timeout", str(timeout), *where],
                           cwd=REPO_ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if done.returncode != 0:
@@ -268,6 +274,31 @@ def run_otter(subs: Path, work: Path, names: list[str], lessons: tuple[Lesson, .
     return time.perf_counter() - start, times, failures
 
 
+# --- (a') the same grader on a Dask cluster -------------------------------------------------
+
+PROJECTED = 10_000
+PROJECTION_NODES = (1, 4, 16, 64)
+
+
+def report_cluster(args: argparse.Namespace, subs: Path, work: Path, lessons: str, wall_a: float,
+                   scores_a: dict) -> None:
+    """Grade the same submissions with ``--cluster``; print its throughput against (a), the
+    overhead, and a projection for 10,000 submissions from the measured cost per submission."""
+    wall, by_name, scores, _ = run_grader(subs, work / "out-cluster", lessons, args.jobs, args.timeout,
+                                          cluster=args.cluster)
+    times = list(by_name.values())
+    print(line(f"(a') --cluster {args.cluster}", len(times), wall, times), flush=True)
+    overhead = (wall - wall_a) / wall_a * 100
+    same = sum(1 for name, score in scores.items() if scores_a.get(name) == score)
+    print(f"    vs (a) --jobs {args.jobs}: {overhead:+.1f}% wall time; same score on {same} of "
+          f"{len(scores)} submissions", flush=True)
+    core_seconds = wall_a * args.jobs / len(times)  # what one submission costs a core, queueing included
+    print(f"    cost: {core_seconds:.2f} core-seconds per submission (from (a)). {PROJECTED:,} "
+          f"submissions on nodes of {args.node_cores} cores: " + ", ".join(
+              f"{nodes} node{'s' if nodes > 1 else ''} {PROJECTED * core_seconds / (nodes * args.node_cores) / 60:.0f} min"
+              for nodes in PROJECTION_NODES), flush=True)
+
+
 # --- the report ---------------------------------------------------------------------------
 
 def line(label: str, count: int, wall: float, times: list[float]) -> str:
@@ -286,6 +317,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-baseline", action="store_true", help="do not run (b) and (c)")
     parser.add_argument("--otter-sample", type=int, default=8,
                         help="submissions timed with `otter run`, a fixed random sample (default 8; it is slow)")
+    parser.add_argument("--cluster", default=None, metavar="ADDRESS",
+                        help="also grade on a Dask cluster (e.g. local:2) and compare with --jobs")
+    parser.add_argument("--node-cores", type=int, default=32,
+                        help="cores per node for the 10,000-submission projection (default 32)")
     parser.add_argument("--keep", type=Path, default=None, help="build and grade under this folder, and keep it")
     parser.add_argument("--baseline-one", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -319,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    median on the correct submissions only: {statistics.median(correct):.2f} s", flush=True)
         wall_r, _, _, plan = run_grader(subs, work / "out", lesson_list, args.jobs, args.timeout)
         print(f"    the same command again: {wall_r:.1f} s ({plan.rstrip('.')})", flush=True)
+        if args.cluster:
+            report_cluster(args, subs, work, lesson_list, wall_a, scores_a)
         if args.skip_baseline:
             return 0
         wall_b, times_b, scores_b = run_baseline(subs, lesson_list, args.jobs, args.timeout, len(lessons))

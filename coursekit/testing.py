@@ -153,6 +153,13 @@ def expect_scalar(value: Any, what: str = "the result") -> float:
     return number
 
 
+def warm_up_comparisons() -> None:
+    """Pay now for what ``torch.testing.assert_close`` imports on its first call
+    (``torch.distributed.tensor``, and with it sympy: seconds of CPU). A grading process calls
+    this before any test's clock runs, so the first submission it marks is not charged for it."""
+    torch.testing.assert_close(torch.zeros(1), torch.zeros(1))
+
+
 def assert_close(actual: Any, expected: torch.Tensor, what: str, hint: str = "",
                  rtol: float = EXACT["rtol"], atol: float = EXACT["atol"]) -> None:
     """``torch.testing.assert_close`` with a message for a student: what, expected, got, likely why."""

@@ -22,6 +22,7 @@ Tasks (run the tests with `pytest` in this folder):
     3.1  VAEEncoder       3.2  Decoder            3.3  reparameterize
     3.4  kl_divergence    3.5  vae_loss           3.6  VAE (forward and sample)
     3.7  train_epoch      3.8  gaussian_log_density and importance_log_px
+    3.9  the concept questions Q1-Q3
 """
 
 from __future__ import annotations

@@ -139,11 +139,9 @@ def _points_table(lesson: Lesson) -> list[str]:
 
 
 def _task_points(lesson: Lesson) -> dict[str, float]:
-    from autograder.suite import load_suite
+    from autograder.release.tasks import graded_points
 
-    points: dict[str, float] = {}
-    for test in load_suite(lesson):
-        points[test.task] = points.get(test.task, 0.0) + test.points
+    points = graded_points(lesson)
     return dict(sorted(points.items(), key=lambda kv: tuple(int(p) for p in kv[0].split("."))))
 
 

@@ -10,8 +10,8 @@
   build``, and ``solutions/`` itself is never read here except by the leak check;
 - the ``coursekit`` package (the helpers the public tests and notebooks import, and the
   Fashion-MNIST subset with its licence) and nothing of the ``autograder`` package;
-- ``.github/workflows/classroom.yml``, which runs each lesson's public tests on every push
-  (see :mod:`.classroom`);
+- ``.github/workflows/classroom.yml``, which runs the public tests on every push and credits
+  each task whose public tests all pass with the task's points (see :mod:`.classroom`);
 - ``.course-release.json``, a manifest that marks the folder as a release, so that the next
   release may replace it.
 
@@ -31,6 +31,7 @@ from pathlib import Path
 from autograder.lessons import ASSIGNMENTS_DIR, LESSONS, REPO_ROOT, Lesson
 from autograder.release.classroom import WORKFLOW_PATH, render_workflow
 from autograder.release.leakcheck import LeakError, LeakReport, check_release
+from autograder.release.tasks import TaskListError, lesson_tasks
 from coursekit.pytest_plugin import task_keyword
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -94,7 +95,7 @@ def _render(template: str, **values: str) -> str:
     return string.Template((TEMPLATES / template).read_text(encoding="utf-8")).substitute(values)
 
 
-def _readme(lessons: tuple[Lesson, ...], stage: Path) -> str:
+def _readme(lessons: tuple[Lesson, ...], stage: Path, assignments: Path) -> str:
     rows = []
     for lesson in lessons:
         shipped = lesson.notebook and (stage / lesson.folder / lesson.notebook).is_file()
@@ -104,7 +105,8 @@ def _readme(lessons: tuple[Lesson, ...], stage: Path) -> str:
     example = next((lesson for lesson in lessons if lesson.number == 2), lessons[0])
     return _render("README.md", lessons_table="\n".join(rows), example_folder=example.folder,
                    example_task=f"{example.number}.1", example_keyword=task_keyword(f"{example.number}.1"),
-                   example_path=example.relative_path)
+                   example_path=example.relative_path,
+                   example_step=lesson_tasks(example, assignments)[0].heading)
 
 
 def build_tree(stage: Path, *, assignments: Path = ASSIGNMENTS_DIR) -> tuple[Lesson, ...]:
@@ -116,13 +118,17 @@ def build_tree(stage: Path, *, assignments: Path = ASSIGNMENTS_DIR) -> tuple[Les
     if not lessons:
         raise ReleaseError(f"no lesson is ready: {assignments} has no starter "
                            "(run `python -m autograder build` first)")
+    try:
+        workflow_text = render_workflow(lessons, assignments)
+    except TaskListError as exc:
+        raise ReleaseError(f"the Classroom workflow cannot credit each task: {exc}") from None
     stage.mkdir(parents=True, exist_ok=True)
     if any(stage.iterdir()):
         raise ReleaseError(f"{stage} is not empty")
     for lesson in lessons:
         shutil.copytree(assignments / lesson.folder, stage / lesson.folder, ignore=IGNORED)
     shutil.copytree(COURSEKIT_DIR, stage / "coursekit", ignore=IGNORED)
-    (stage / "README.md").write_text(_readme(lessons, stage), encoding="utf-8")
+    (stage / "README.md").write_text(_readme(lessons, stage, assignments), encoding="utf-8")
     testpaths = ", ".join(f'"{lesson.folder}/tests"' for lesson in lessons
                           if (stage / lesson.folder / "tests").is_dir())
     (stage / "pyproject.toml").write_text(_render("pyproject.toml", version=VERSION, testpaths=testpaths),
@@ -130,7 +136,7 @@ def build_tree(stage: Path, *, assignments: Path = ASSIGNMENTS_DIR) -> tuple[Les
     shutil.copyfile(TEMPLATES / "gitignore.txt", stage / ".gitignore")
     workflow = stage / WORKFLOW_PATH
     workflow.parent.mkdir(parents=True)
-    workflow.write_text(render_workflow(lessons), encoding="utf-8")
+    workflow.write_text(workflow_text, encoding="utf-8")
     files = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
     manifest = {"course": COURSE, "version": VERSION, "lessons": [lesson.folder for lesson in lessons],
                 "files": files + [MANIFEST]}

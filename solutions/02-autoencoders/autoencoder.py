@@ -13,6 +13,7 @@ Tasks (run the tests with `pytest` in this folder):
     2.1  Encoder          2.2  Decoder            2.3  Autoencoder
     2.4  reconstruction_loss                      2.5  train_epoch
     2.6  evaluate         2.7  fit_pca            2.8  pca_reconstruct
+    2.9  the concept questions Q1-Q3
 """
 
 from __future__ import annotations

@@ -118,9 +118,17 @@ def test_readme_explains_setup_tests_and_submission(release_tree):
     assert "$" not in readme.replace("```bash", ""), "a template placeholder was left in the README"
 
 
+def test_readme_says_what_the_classroom_score_is_and_names_the_check_commands(release_tree):
+    readme = " ".join((release_tree / "README.md").read_text().split())
+    assert "**not your grade**" in readme and "public tests only" in readme
+    assert "Task 2.1 — Encoder" in readme, "the step titles a student sees in the Actions log"
+    assert "python -m coursekit.classroom run" in readme and "python -m coursekit.classroom check 2.1" in readme
+    assert "`feedback.md` on the branch `feedback`" in readme
+
+
 def test_gitignore_keeps_environments_and_outputs_out(release_tree):
     ignored = (release_tree / ".gitignore").read_text().split()
-    for pattern in (".venv/", "__pycache__/", ".ipynb_checkpoints/", "*.pt"):
+    for pattern in (".venv/", "__pycache__/", ".ipynb_checkpoints/", "*.pt", ".classroom/"):
         assert pattern in ignored
 
 

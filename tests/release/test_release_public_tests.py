@@ -1,37 +1,33 @@
-"""The release's public tests, run as a student (and the Classroom workflow) runs them.
+"""The release's public tests, run as a student and as the Classroom workflow runs them.
 
-On the untouched starters, each lesson's tests, run with the exact command of its Classroom step,
-fail, and only with the stubs' "not implemented" messages. With the reference solution files
-copied in, ``pytest`` at the top of the release (every lesson at once, as the README says) passes.
-coursekit is the release's own copy (``PYTHONPATH=<release root>``), not the instructor repository's.
+On the untouched starters, each lesson's tests, run with the README's command in the lesson
+folder, fail, and only with the stubs' "not implemented" messages. With the reference solution
+files copied in, the Classroom workflow's steps, run exactly as written (every lesson's tests at
+once from the top of the release, then one grader per task), pass every test and award every
+point; on partly done work they award exactly the points of the tasks done. coursekit is the
+release's own copy (``PYTHONPATH=<release root>``), not the instructor repository's.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-import yaml
 
-from autograder.lessons import SOLUTIONS_DIR
+from autograder.lessons import SOLUTIONS_DIR, lesson_by_number
 from autograder.release import released_lessons
-from autograder.release.classroom import COMMAND_GRADER, WORKFLOW_PATH
-from tests.release.helpers import run_in
+from autograder.release.tasks import lesson_tasks
+from coursekit.classroom import REPORT
+from tests.release.helpers import run_classroom_workflow, run_in
 
 # The two stub messages: a function stub raises "Task N.M: ... is not implemented yet"; an
 # unanswered lesson-1 concept question (``Q3 = None``) fails with "Q3 is not answered yet".
 STUB_MESSAGES = ("is not implemented yet", "is not answered yet")
 LESSONS = released_lessons()
 IDS = [lesson.folder for lesson in LESSONS]
-
-
-def _grader_commands(release: Path) -> dict[str, str]:
-    """step id -> the ``command`` of each command-grader step of the generated workflow."""
-    workflow = yaml.safe_load((release / WORKFLOW_PATH).read_text())
-    steps = workflow["jobs"]["run-autograding-tests"]["steps"]
-    return {step["id"]: step["with"]["command"] for step in steps if step.get("uses") == COMMAND_GRADER}
 
 
 def _junit(path: Path) -> list[tuple[str, str, str | None]]:
@@ -47,17 +43,27 @@ def _junit(path: Path) -> list[tuple[str, str, str | None]]:
 JUNIT = "-o junit_family=xunit1 --junitxml"
 
 
+def _release_with(release_tree: Path, folder: Path, files: dict[str, str]) -> Path:
+    """A copy of the release with ``files`` (lesson path -> text) written over the starters."""
+    release = folder / "release"
+    shutil.copytree(release_tree, release)
+    for relative_path, text in files.items():
+        (release / relative_path).write_text(text, encoding="utf-8")
+    return release
+
+
+def _reference(lesson) -> str:
+    return (SOLUTIONS_DIR / lesson.relative_path).read_text(encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def reference_run(release_tree, tmp_path_factory):
-    """``pytest`` at the top of a release with every lesson's reference file copied in."""
-    tmp = tmp_path_factory.mktemp("reference-run")
-    release = tmp / "release"
-    shutil.copytree(release_tree, release)
-    for lesson in LESSONS:
-        shutil.copyfile(SOLUTIONS_DIR / lesson.relative_path, release / lesson.relative_path)
-    junit = tmp / "junit.xml"
-    result = run_in(release, release, f"python -m pytest -q {JUNIT}={junit}", timeout=600)
-    return result, (_junit(junit) if junit.exists() else [])
+    """The Classroom workflow run as written on a release with every lesson's reference file."""
+    release = _release_with(release_tree, tmp_path_factory.mktemp("reference-run"),
+                            {lesson.relative_path: _reference(lesson) for lesson in LESSONS})
+    workflow = run_classroom_workflow(release)
+    report = json.loads((release / REPORT).read_text()) if (release / REPORT).is_file() else {}
+    return workflow, report
 
 
 def test_coursekit_comes_from_the_release(release_tree):
@@ -69,8 +75,7 @@ def test_coursekit_comes_from_the_release(release_tree):
 @pytest.mark.parametrize("lesson", LESSONS, ids=IDS)
 def test_public_tests_fail_only_as_not_implemented_on_the_starter(release_tree, lesson, tmp_path):
     junit = tmp_path / "junit.xml"
-    command = _grader_commands(release_tree)[lesson.key]      # cd <lesson> && python -m pytest -q
-    result = run_in(release_tree, release_tree, f"{command} {JUNIT}={junit}")
+    result = run_in(release_tree, release_tree, f"cd {lesson.folder} && python -m pytest -q {JUNIT}={junit}")
     assert junit.exists(), f"pytest did not run:\n{result.stdout}\n{result.stderr}"
     cases = _junit(junit)
     assert cases, f"{lesson.folder} has no public test"
@@ -84,15 +89,43 @@ def test_public_tests_fail_only_as_not_implemented_on_the_starter(release_tree, 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=IDS)
 def test_public_tests_pass_on_the_reference(reference_run, lesson):
-    result, cases = reference_run
-    mine = [(name, text) for file, name, text in cases if file.startswith(f"{lesson.folder}/")]
-    assert mine, f"pytest at the top of the release ran no test of {lesson.folder}:\n{result.stdout[-3000:]}"
-    failed = [(name, text) for name, text in mine if text is not None]
+    workflow, report = reference_run
+    mine = [test for test in report.get("tests", []) if test["nodeid"].startswith(f"{lesson.folder}/")]
+    assert mine, f"the Classroom test run ran no test of {lesson.folder}:\n{workflow.run.stdout[-3000:]}"
+    failed = [test for test in mine if test["outcome"] != "passed"]
     assert not failed, (f"{lesson.folder}: public tests fail on the reference solution:\n"
-                        + "\n\n".join(f"{name}: {text[:1500]}" for name, text in failed))
+                        + "\n\n".join(f"{t['nodeid']}: {t['message'][:1500]}" for t in failed))
+    assert all(test["task"] for test in mine), "every public test is marked with its task"
 
 
-def test_pytest_at_the_top_runs_every_lesson_and_passes_on_the_references(reference_run):
-    result, cases = reference_run
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert {file.split("/")[0] for file, _, _ in cases} == set(IDS)
+def test_classroom_check_awards_every_point_on_the_references(reference_run):
+    workflow, report = reference_run
+    assert workflow.run.returncode == 0, workflow.run.stdout[-4000:] + workflow.run.stderr[-2000:]
+    assert {test["nodeid"].split("/")[0] for test in report["tests"]} == set(IDS), "every lesson ran"
+    failing = {step: result.stdout for step, result in workflow.checks.items() if result.returncode != 0}
+    assert not failing, failing
+    assert workflow.score == sum(lesson.points for lesson in LESSONS)
+    assert "Task 2.1: 2 of 2 public tests passed." in workflow.checks["task2_1"].stdout
+
+
+def test_classroom_check_awards_the_points_of_the_tasks_done(release_tree, tmp_path):
+    """Partly done work: lesson 1 with one question unanswered (task 1.1 fails), lesson 2 with
+    evaluate and pca_reconstruct back to their stubs (tasks 2.6 and 2.8 fail), lessons 3 and 4
+    untouched. Stubs are appended to the reference, so they replace its definitions."""
+    one, two = lesson_by_number(1), lesson_by_number(2)
+    stubs = ("\n\ndef evaluate(*args, **kwargs):\n"
+             "    raise NotImplementedError('Task 2.6: evaluate is not implemented yet')\n"
+             "\n\ndef pca_reconstruct(*args, **kwargs):\n"
+             "    raise NotImplementedError('Task 2.8: pca_reconstruct is not implemented yet')\n")
+    release = _release_with(release_tree, tmp_path, {one.relative_path: _reference(one) + "\nQ3 = None\n",
+                                                     two.relative_path: _reference(two) + stubs})
+    workflow = run_classroom_workflow(release)
+    assert workflow.run.returncode == 0, workflow.run.stdout[-4000:]
+    done = {task.step_id: task.points for lesson in (one, two) for task in lesson_tasks(lesson)
+            if task.id not in {"1.1", "2.6", "2.8"}}
+    assert workflow.passed() == set(done)
+    assert workflow.score == sum(done.values())
+    assert 0 < workflow.score < one.points + two.points
+    failed = workflow.checks["task2_8"].stdout
+    assert "FAILED" in failed and "Task 2.8: pca_reconstruct is not implemented yet" in failed
+    assert "Q3 is not answered yet" in workflow.checks["task1_1"].stdout

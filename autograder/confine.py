@@ -1,6 +1,7 @@
 """Locking a freshly forked worker down, before it runs any student code (Linux only).
 
-The fork server (:mod:`autograder.zygote`) forks; the child calls these functions in this order:
+The fork server (:mod:`autograder.zygote`) forks; the child (:mod:`autograder.lockdown`) calls
+these functions in this order:
 
 1. :func:`enter_namespaces` — new mount, network, PID and IPC namespaces; when the grader is
    not root, inside a new user namespace whose only user is the grader's own (so it works
@@ -11,8 +12,9 @@ The fork server (:mod:`autograder.zygote`) forks; the child calls these function
    device nodes, and a private, size-limited ``/tmp`` that holds the working copy. Nothing
    else of the machine exists there: no solutions, hidden suites, tests, ``.git``, home
    folders, output folder or other submissions.
-3. :func:`apply_limits`, :func:`drop_privileges`, :func:`clean_environment` — in the process
-   that then runs the student's code.
+3. :func:`autograder.limits.apply_limits`, :func:`~autograder.limits.drop_privileges`,
+   :func:`~autograder.limits.clean_environment` — in the process that then runs the student's
+   code (see :mod:`autograder.limits`).
 
 Every function raises ``OSError`` when it cannot do what it promises; the caller must then
 refuse to run student code (a worker never runs with less than the sandbox announced).
@@ -24,7 +26,6 @@ import ctypes
 import ctypes.util
 import os
 import re
-import resource
 import signal
 import stat
 import sys
@@ -57,21 +58,19 @@ _STATVFS_TO_MOUNT = {1: MS_RDONLY, 2: MS_NOSUID, 4: MS_NODEV, 8: MS_NOEXEC, 1024
                      2048: MS_NODIRATIME, 4096: MS_RELATIME}
 
 PR_SET_PDEATHSIG = 1
-PR_CAPBSET_DROP = 24
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_DUMPABLE = 4
-_CAPSET_VERSION_3 = 0x20080522
-_LAST_CAP = 63
 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
 DEVICES = ("null", "zero", "full", "random", "urandom")
 WORK_DIR = "/tmp/work"  # the working copy, inside the worker's private /tmp
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
 
-def _check(result: int, what: str) -> None:
+def check_call(result: int, what: str) -> None:
+    """Raise ``OSError`` (with errno) for a libc call that returned non-zero."""
     if result != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"{what}: {os.strerror(err)}")
@@ -79,20 +78,20 @@ def _check(result: int, what: str) -> None:
 
 def unshare(flags: int) -> None:
     """``unshare(2)``."""
-    _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
+    check_call(libc.unshare(ctypes.c_int(flags)), "unshare")
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int,
           data: str | None = None) -> None:
     """``mount(2)``; raises ``OSError`` naming the target."""
-    _check(_libc.mount(source.encode() if source else None, target.encode(),
+    check_call(libc.mount(source.encode() if source else None, target.encode(),
                        fstype.encode() if fstype else None, ctypes.c_ulong(flags),
                        data.encode() if data else None), f"mount {target}")
 
 
 def prctl(option: int, arg: int = 0) -> None:
     """``prctl(2)`` with one argument."""
-    _check(_libc.prctl(option, ctypes.c_ulong(arg), ctypes.c_ulong(0), ctypes.c_ulong(0),
+    check_call(libc.prctl(option, ctypes.c_ulong(arg), ctypes.c_ulong(0), ctypes.c_ulong(0),
                        ctypes.c_ulong(0)), f"prctl {option}")
 
 
@@ -311,9 +310,9 @@ def enter_root(root: str) -> bool:
         return False
     old = os.path.join(root, ".old-root")
     os.mkdir(old, 0o700)
-    _check(_libc.syscall(ctypes.c_long(number), root.encode(), old.encode()), "pivot_root")
+    check_call(libc.syscall(ctypes.c_long(number), root.encode(), old.encode()), "pivot_root")
     os.chdir("/")
-    _check(_libc.umount2(b"/.old-root", ctypes.c_int(MNT_DETACH)), "umount old root")
+    check_call(libc.umount2(b"/.old-root", ctypes.c_int(MNT_DETACH)), "umount old root")
     os.rmdir("/.old-root")
     return True
 
@@ -334,97 +333,3 @@ def _build_dev(root: str, disk_bytes: int, owner: tuple[int, int] | None) -> Non
     ids = f",uid={owner[0]},gid={owner[1]}" if owner else ""
     mount("tmpfs", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
           f"size={disk_bytes},mode=0700{ids}")
-
-
-# --------------------------------------------------------------------------- limits and identity
-
-
-def vm_size_bytes() -> int:
-    """This process's virtual memory size (the base that the address-space limit adds to)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def count_tasks(uid: int) -> int:
-    """How many tasks (threads included) ``uid`` runs now, as far as ``/proc`` shows."""
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as status:
-                fields = dict(line.split(":", 1) for line in status if ":" in line)
-            if int(fields["Uid"].split()[0]) == uid:
-                total += int(fields["Threads"])
-        except (OSError, KeyError, ValueError):
-            continue
-    return total
-
-
-def apply_limits(limits: dict[str, int], processes: int | None) -> None:
-    """Address space (on top of what is mapped now), CPU seconds, file size, open files, no core
-    dumps, and ``processes`` tasks for this user (``None``: no process limit)."""
-    as_limit = vm_size_bytes() + limits["memory_bytes"]
-    resource.setrlimit(resource.RLIMIT_AS, (as_limit, as_limit))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu_seconds"], limits["cpu_seconds"] + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"]))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"], limits["open_files"]))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if processes is not None:
-        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]
-
-
-def drop_bounding_set() -> None:
-    """Empty the capability bounding set: no program started later can gain a capability."""
-    for cap in range(_LAST_CAP + 1):
-        if _libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(cap), 0, 0, 0) != 0 and ctypes.get_errno() != 22:
-            err = ctypes.get_errno()
-            raise OSError(err, f"dropping capability {cap}: {os.strerror(err)}")
-
-
-def drop_capabilities() -> None:
-    """Give up every capability, for good (bounding set included)."""
-    drop_bounding_set()
-    header = _CapHeader(_CAPSET_VERSION_3, 0)
-    data = (_CapData * 2)()
-    _check(_libc.capset(ctypes.byref(header), data), "capset")
-
-
-def drop_privileges(uid: int | None) -> None:
-    """Become ``uid`` (root grader) or give up all capabilities (user namespace); then forbid
-    regaining privileges through set-user-ID programs. Verified, never assumed."""
-    if uid is not None:
-        drop_bounding_set()
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-        if os.getuid() != uid or os.geteuid() != uid or os.getgid() != uid:
-            raise OSError("could not drop privileges")
-    else:
-        drop_capabilities()
-    prctl(PR_SET_NO_NEW_PRIVS, 1)
-    with open("/proc/self/status") as status:
-        caps = [line for line in status if line.startswith("CapEff:")]
-    if caps and int(caps[0].split()[1], 16) != 0:
-        raise OSError("capabilities remain after dropping privileges")
-
-
-def clean_environment(home: str, tmp: str, repo_root: str) -> None:
-    """An empty environment (a fixed ``PATH``, ``HOME`` and ``TMPDIR``) and a ``sys.path``
-    without the repository."""
-    os.environ.clear()
-    os.environ.update({"HOME": home, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
-                       "OMP_NUM_THREADS": "1", "TMPDIR": tmp})
-    sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != repo_root]

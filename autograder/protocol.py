@@ -21,15 +21,14 @@ from __future__ import annotations
 import json
 import math
 import socket
-import struct
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
-FRAME_PREFIX = struct.Struct("!QQ")
+from autograder.framing import FRAME_PREFIX, recv_exact, send_frame  # noqa: F401 - re-exported
+
 MAX_HEADER_BYTES = 4 * 1024 * 1024
 MAX_PAYLOAD_BYTES = 512 * 1024 * 1024
 MAX_DEPTH = 32           # nesting levels of one value
@@ -309,30 +308,6 @@ def decode(body: Any, arrays: list[np.ndarray], make_handle: Callable[[int, str]
 
 
 # --------------------------------------------------------------------------- sockets
-
-
-def send_frame(sock: socket.socket, frame: bytes) -> None:
-    """Send one frame (the socket's timeout bounds the whole send)."""
-    sock.sendall(frame)
-
-
-def recv_exact(sock: socket.socket, n: int, deadline: float | None = None) -> bytes:
-    """Read exactly ``n`` bytes; with ``deadline`` (``time.monotonic()``), all of them by then,
-    however slowly the peer trickles them (``socket.timeout`` otherwise)."""
-    chunks = []
-    remaining = n
-    while remaining:
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise socket.timeout("deadline passed")
-            sock.settimeout(left)
-        chunk = sock.recv(min(remaining, 1 << 20))
-        if not chunk:
-            raise EOFError("the worker closed the connection")
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
 
 
 def recv_frame(sock: socket.socket, max_payload: int = MAX_PAYLOAD_BYTES,

@@ -30,7 +30,8 @@ from autograder.turns import clock, waiting_for_worker
 
 
 class StudentError(Exception):
-    """The student's code raised an exception (its type and message are carried as text)."""
+    """The student's code raised an exception (its type and message are carried as text; ask
+    whether it is of a type with :func:`coursekit.testing.is_exception_of`)."""
 
     def __init__(self, type_name: str, mro: list[str], message: str, traceback: str) -> None:
         super().__init__(f"{type_name}: {message}" if message else type_name)
@@ -38,9 +39,6 @@ class StudentError(Exception):
         self.mro = mro
         self.message = message
         self.traceback = traceback
-
-    def is_instance_of(self, exc_type: type[BaseException]) -> bool:
-        return exc_type.__name__ in self.mro
 
 
 class WorkerLost(Exception):

@@ -25,15 +25,17 @@ Without namespaces a spawn is one process (C, in its own session), which confine
 Landlock and a seccomp filter against sockets where the kernel has them (see
 :mod:`autograder.landlock` and :mod:`autograder.seccomp`).
 
-Every worker says ``{"ready": ...}`` on its socket once locked down, or ``{"failed": reason}``
-when a promised protection could not be applied — it never runs student code with less.
+What B and C run, the lock-down, is :mod:`autograder.lockdown`; both sides frame their
+messages with :mod:`autograder.framing`, and processes are found through ``/proc`` by
+:mod:`autograder.processes`.
 
 Nothing here imports the hidden suites or the solutions, so a worker's memory holds neither.
 Nor does it hold the fork server's state: the grader tells the fork server only the hidden
 paths its view needs (:func:`autograder.confine.hidden_in_view`; never a run's submissions or
 output folder unless they lie inside the Python installation or the repository), and each
-worker empties that state (:func:`forget_fork_server`) before it runs student code, so no
-object, not even one on the stack of frames it inherited, names another submission.
+worker empties that state (:func:`autograder.lockdown.forget_fork_server`) before it runs
+student code, so no object, not even one on the stack of frames it inherited, names another
+submission.
 
 Run as ``python -m autograder.zygote CONTROL_FD [GRADER_PID]``.
 """
@@ -46,18 +48,17 @@ import select
 import shutil
 import signal
 import socket
-import struct
 import sys
 import tempfile
 import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from autograder import confine, landlock, seccomp
+from autograder import confine, landlock, lockdown, processes, seccomp
+from autograder.framing import recv_small_frame
 
 PROBE_SOURCE = b"PROBE = True\n"
 PROBE_TIMEOUT = 30.0
-_server: "ForkServer | None" = None  # the running fork server, for forget_fork_server()
 
 
 def _refused_in_child(restrict: Callable[[], None], attempt: Callable[[], None]) -> bool:
@@ -103,182 +104,6 @@ def preload(warm_lessons: tuple[int, ...] = ()) -> None:
                 warm()
             except Exception:  # noqa: BLE001 - a cold worker is slower, not wrong
                 pass
-
-
-# --------------------------------------------------------------------------- inside a worker
-
-
-def _send(sock: socket.socket, body: dict[str, Any]) -> None:
-    """One frame of :mod:`autograder.protocol` without arrays (written here so that it needs
-    neither torch nor numpy: a worker may not have imported them yet)."""
-    header = json.dumps({"body": body, "arrays": []}).encode()
-    try:
-        sock.sendall(struct.pack("!QQ", len(header), 0) + header)
-    except OSError:
-        pass
-
-
-def _quiet_descriptors(keep: int) -> None:
-    """stdin/stdout/stderr to /dev/null (nothing printed reaches the grader); close the rest."""
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    if devnull > 2:
-        os.close(devnull)
-    fds = sorted({0, 1, 2, keep})
-    for low, high in zip(fds, fds[1:] + [1 << 20]):
-        os.closerange(low + 1, high)
-
-
-def forget_fork_server() -> None:
-    """Empty, in this worker, every object of the fork server it was forked from (its
-    settings, its view with the hidden paths, its children's ids): the frames the worker
-    inherited still reach them, and student code could read them."""
-    global _server
-    server, _server = _server, None
-    if server is not None:
-        server.settings.clear()  # also main()'s local, the same dict
-        server.__dict__.clear()
-
-
-def worker_main(sock: socket.socket, request: dict[str, Any], in_view: bool, parent: int) -> None:
-    """Process C (child of ``parent``): limits, identity, environment, then serve student
-    requests. Never returns."""
-    code = 0
-    ready = False
-    try:
-        confine.die_with_parent(parent)
-        forget_fork_server()
-        request.pop("view", None)
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        if in_view:
-            os.chdir(confine.WORK_DIR)
-        else:
-            os.setsid()
-            _quiet_descriptors(sock.fileno())
-            os.chdir(request["workdir"])
-        uid = request.get("uid")
-        limit = request["limits"]["processes"]
-        if uid is None and not in_view:  # no private user: count on top of what the user runs
-            limit += confine.count_tasks(os.geteuid())
-        confine.apply_limits(request["limits"], limit)
-        if uid is not None or in_view:
-            confine.drop_privileges(uid)
-            confine.die_with_parent(parent)  # a new uid cleared the parent-death signal
-        else:
-            confine.prctl(confine.PR_SET_NO_NEW_PRIVS, 1)
-        rules = request.get("landlock")
-        if rules and not landlock.restrict(rules["read_only"], rules["read_write"] + [os.getcwd()]):
-            raise OSError("Landlock was promised but is not available")
-        if request.get("no_sockets"):
-            seccomp.forbid_sockets()
-        home = os.getcwd()
-        confine.clean_environment(home, "/tmp" if in_view else home, request["repo_root"])
-        _send(sock, {"ready": {"pid": os.getpid(), "view": in_view}})
-        ready = True
-        if request.get("probe"):
-            return
-        from autograder.worker import serve
-        serve(sock)
-    except BaseException as exc:  # noqa: BLE001 - a worker that cannot lock down must not run code
-        code = 70
-        if not ready:
-            _send(sock, {"failed": f"{type(exc).__name__}: {exc}"})
-    finally:
-        os._exit(code)
-
-
-def _receive(channel: socket.socket) -> tuple[dict[str, Any], socket.socket] | None:
-    """A request and the worker socket that came with it; ``None`` when the sender is gone."""
-    message, fds, _, _ = socket.recv_fds(channel, 1 << 20, 1)
-    if not message or not fds:
-        return None
-    return json.loads(message.decode()), socket.socket(fileno=fds[0])
-
-
-def waiting_worker(channel: socket.socket, parent: int) -> None:
-    """Process C, started ahead of need: wait for B (``parent``) to hand over a request, then
-    serve it."""
-    try:
-        confine.die_with_parent(parent)
-        received = _receive(channel)
-    except BaseException:  # noqa: BLE001
-        received = None
-    if received is None:
-        os._exit(0)
-    request, sock = received
-    channel.close()
-    try:
-        if not request.pop("pivoted", True):
-            os.chroot(request["workdir"])  # B could not pivot_root: follow it into the view
-    except BaseException as exc:  # noqa: BLE001
-        _send(sock, {"failed": f"{type(exc).__name__}: {exc}"})
-        os._exit(70)
-    worker_main(sock, request, in_view=True, parent=parent)
-
-
-def namespace_init(channel: socket.socket) -> None:
-    """Process B, PID 1 of the worker's namespaces, started ahead of need with C waiting below
-    it. On a request: build the file system (C is in the same mount namespace, so it is inside
-    too), hand the request to C, then wait for C, reap orphans, and exit with C's status (which
-    ends every process in the namespace). Never returns."""
-    code = 70
-    sock = None
-    try:
-        # Die with the zygote. Not before it has reaped A and says so ("adopted"): the signal
-        # fires when the current parent ends, and A ends on purpose. Nor can B then check its
-        # parent id (outside B's PID namespace it reads 0): if the zygote died before the
-        # prctl, "armed" meets a closed socket instead and B exits.
-        if channel.recv(16) != b"adopted":
-            os._exit(0)
-        confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
-        channel.send(b"armed")
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        _quiet_descriptors(channel.fileno())
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        parent = os.getpid()  # 1, the first process of the namespace
-        worker = os.fork()
-        if worker == 0:
-            ours.close()
-            channel.close()
-            waiting_worker(theirs, parent)
-        theirs.close()
-        received = _receive(channel)
-        channel.close()
-        if received is None:  # the fork server is gone: C sees its channel close and exits
-            os._exit(0)
-        request, sock = received
-        workdir, name = request["workdir"], request["file_name"]
-        with open(os.path.join(workdir, name), "rb") as f:
-            source = f.read()
-        uid = request.get("uid")
-        owner = (uid, uid) if uid is not None else None
-        pivoted = confine.build_view(workdir, view_of(request), name, source, owner,
-                                     request["limits"]["disk_bytes"])
-        socket.send_fds(ours, [json.dumps({**request, "pivoted": pivoted}).encode()], [sock.fileno()])
-        ours.close()
-        sock.close()
-        sock = None
-        # B has nothing more to do than wait: out of reach of C (no ptrace), no capabilities.
-        confine.prctl(confine.PR_SET_DUMPABLE, 0)
-        if uid is None:
-            confine.drop_capabilities()
-        while True:
-            pid, status = os.waitpid(-1, 0)
-            if pid == worker:
-                code = os.waitstatus_to_exitcode(status)
-                code = code if code >= 0 else 128 - code
-                break
-    except BaseException as exc:  # noqa: BLE001
-        if sock is not None:
-            _send(sock, {"failed": f"{type(exc).__name__}: {exc}"})
-    finally:
-        os._exit(code)
-
-
-def view_of(request: dict[str, Any]) -> confine.View:
-    return confine.View.from_dict(request["view"])
 
 
 # --------------------------------------------------------------------------- the fork server
@@ -330,7 +155,7 @@ class ForkServer:
                 init = os.fork()
                 if init == 0:
                     os.close(write_end)
-                    namespace_init(init_end)
+                    lockdown.namespace_init(init_end)
                 os.write(write_end, str(init).encode())
                 code = 0
             except BaseException as exc:  # noqa: BLE001
@@ -368,7 +193,7 @@ class ForkServer:
             pid = os.fork()
             if pid == 0:
                 self.control.close()
-                worker_main(sock, request, in_view=False, parent=zygote)
+                lockdown.worker_main(sock, request, in_view=False, parent=zygote)
             self.children[pid] = pid
             return pid, pid
         chain, self.spare = self.spare or self.start_chain(), None
@@ -430,7 +255,7 @@ class ForkServer:
                 except (ProcessLookupError, PermissionError):
                     pass
         if uid is not None and not self.namespaces:  # in a PID namespace nothing escapes B
-            kill_uid(uid)
+            processes.kill_uid(uid)
         if group is not None and not self.namespaces:
             try:
                 os.waitpid(pid, 0)  # once reaped, its orphans have been handed to this process
@@ -445,7 +270,7 @@ class ForkServer:
         it was killed. Their own children become orphans in turn, hence the rounds."""
         own = set(self.children) | ({self.spare.init} if self.spare else set())
         for _ in range(rounds):
-            orphans = [p for p in _children_of(os.getpid()) if p not in own]
+            orphans = [p for p in processes.children_of(os.getpid()) if p not in own]
             if not orphans:
                 return
             for orphan in orphans:
@@ -489,7 +314,7 @@ class ForkServer:
                 theirs.close()
             ours.settimeout(PROBE_TIMEOUT)
             try:
-                body = _read_small_frame(ours)
+                body = recv_small_frame(ours)
             except (OSError, EOFError, ValueError) as exc:
                 body = {"failed": f"no answer ({exc})"}
             self.kill(pid, uid)
@@ -530,60 +355,6 @@ class ForkServer:
             self.control.sendall(json.dumps(reply).encode())
 
 
-def _read_small_frame(sock: socket.socket) -> Any:
-    """The body of one array-less frame of at most 64 KB (a worker's ``ready``/``failed``)."""
-    data = b""
-    while len(data) < 16:
-        chunk = sock.recv(16 - len(data))
-        if not chunk:
-            raise EOFError("the worker closed the connection")
-        data += chunk
-    header_len, payload_len = struct.unpack("!QQ", data)
-    if header_len > 1 << 16 or payload_len:
-        raise ValueError("not a small frame")
-    header = b""
-    while len(header) < header_len:
-        chunk = sock.recv(header_len - len(header))
-        if not chunk:
-            raise EOFError("the worker closed the connection")
-        header += chunk
-    return json.loads(header.decode())["body"]
-
-
-def _children_of(pid: int) -> list[int]:
-    """The child processes of ``pid`` (from ``/proc``)."""
-    children: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                children += [int(c) for c in f.read().split()]
-        return children
-    except OSError:  # a kernel without /proc/<pid>/task/<tid>/children: read every process's parent
-        pass
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        children.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                pass
-    return children
-
-
-def kill_uid(uid: int) -> None:
-    """Kill every process of ``uid`` (a worker's private user): escapes from its process group too."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setgid(uid)
-            os.setuid(uid)
-            os.kill(-1, signal.SIGKILL)
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
-
-
 def main(control_fd: int, grader: int = 0) -> None:
     """Serve the grader on ``control_fd``; die with the process ``grader`` when it is not 0."""
     if grader:
@@ -595,8 +366,8 @@ def main(control_fd: int, grader: int = 0) -> None:
     settings = json.loads(control.recv(1 << 20).decode())
     if settings.get("preload", True):
         preload(tuple(settings.get("warm_lessons", ())))
-    global _server
-    server = _server = ForkServer(control, settings)
+    server = ForkServer(control, settings)
+    lockdown.remember_fork_server(server)
     reason = "not requested"
     if settings["namespaces"]:
         reason = server.probe()

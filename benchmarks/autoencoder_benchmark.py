@@ -11,8 +11,9 @@ fast machine the run is therefore the same every time (the epochs run out first)
 busy one, training stops at the time budget with the learning rate already annealed, instead of
 being cut off at a high learning rate.
 
-The full data is looked up as ``coursekit.data`` does (``GF_DATA_ROOT``, the offline copy next to
-the repository, ...). Without it the benchmark says so and exits with status 0.
+The full data is looked up as ``coursekit.data`` does: set ``GF_DATA_ROOT`` to a folder with the
+four IDX files (or have torchvision's cache). Without it the benchmark says so and exits with
+status 0.
 
     python benchmarks/autoencoder_benchmark.py                 # the goal's settings
     python benchmarks/autoencoder_benchmark.py --epochs 3 --seconds 1000 --threads 1

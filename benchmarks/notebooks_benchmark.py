@@ -12,8 +12,8 @@ time is the figure to quote; the wall time is what a student with a free core wa
     python benchmarks/notebooks_benchmark.py                 # every notebook, subset and full
     python benchmarks/notebooks_benchmark.py --data full --lessons 3
 
-Without the full data (``GF_DATA_ROOT``, the offline copy next to the repository or torchvision's
-cache), the full-data rows say so.
+The full data is taken from ``GF_DATA_ROOT`` (a folder with the four IDX files) or torchvision's
+cache; without it, the full-data rows say so.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ within 60 s of training on 2 CPU cores.
 Measured (1 thread; shared machine, so per-epoch CPU time ~7 s is the meaningful figure):
 epoch 5: 243.1, epoch 7: 241.8 (50 s CPU), epoch 10: 240.9 nats per image.
 
-It needs the full data (``load_fashion_mnist(source="full")``: ``$GF_DATA_ROOT`` or the offline
-copy next to the repository); without it, it says so and exits with status 0.
+It needs the full data (``load_fashion_mnist(source="full")``: set ``$GF_DATA_ROOT`` to a folder
+with the four IDX files); without it, it says so and exits with status 0.
 """
 
 from __future__ import annotations

@@ -14,8 +14,7 @@ Places searched for the full data, in order:
 
 1. the ``root`` argument;
 2. the environment variable ``GF_DATA_ROOT``;
-3. the offline copy next to the repository, ``<repo root>/../shared/data/fashion-mnist``;
-4. torchvision's download folder ``<cache>/download`` (downloaded into only with ``download=True``).
+3. torchvision's download folder ``<cache>/download`` (downloaded into only with ``download=True``).
 
 ``<cache>`` is ``$GF_CACHE_DIR`` or ``~/.cache/generative-foundations``. A data folder may hold
 the four IDX files (``train-images-idx3-ubyte`` etc.) directly or in torchvision's layout
@@ -117,16 +116,6 @@ class DataCorruptError(ValueError):
 # --------------------------------------------------------------------------------------------
 
 
-def _repo_root() -> Path:
-    """The folder that holds the ``coursekit`` package."""
-    return Path(__file__).resolve().parent.parent
-
-
-def _shared_copy_dir() -> Path:
-    """The offline copy next to the repository (it need not exist)."""
-    return _repo_root().parent / "shared" / "data" / "fashion-mnist"
-
-
 def _cache_dir() -> Path:
     """``$GF_CACHE_DIR`` or ``~/.cache/generative-foundations`` (not created here)."""
     value = os.environ.get(ENV_CACHE, "").strip()
@@ -195,11 +184,9 @@ def _find_files(folder: Path) -> tuple[tuple[tuple[str, Path], ...], Path | None
 def _full_candidates(root: str | os.PathLike | None) -> list[tuple[str, Path | None]]:
     """The places searched for the full data, in order, as ``(origin, folder or None)``."""
     env_root = os.environ.get(ENV_ROOT, "").strip()
-    shared = _shared_copy_dir()
     return [
         ("root argument", Path(root).expanduser() if root is not None else None),
         (ENV_ROOT, Path(env_root).expanduser() if env_root else None),
-        ("offline copy next to the repository", shared),
         ("torchvision download folder", _download_root()),
     ]
 

@@ -16,6 +16,7 @@ to a sandboxed process. Write tests so they work with both:
 from __future__ import annotations
 
 import importlib.util
+import math
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -27,6 +28,20 @@ import torch
 # float32 rounding; LOOSE is for results that depend on the order of float operations.
 EXACT = {"rtol": 1e-5, "atol": 1e-6}
 LOOSE = {"rtol": 1e-4, "atol": 1e-4}
+# SCALAR_MEAN: a mean of many float32 values (a loss), summed in another order; the tiny atol
+# only matters for a mean of 0. DIAGNOSIS: whether a wrong result equals what one known mistake
+# gives. The *_RELATIVE ones keep only the relative bound, for values far from 0 (a diagnosed
+# mistake is often a multiple of the right value).
+SCALAR_MEAN = {"rtol": LOOSE["rtol"], "atol": 1e-7}
+DIAGNOSIS = {"rtol": 1e-3, "atol": 1e-4}
+EXACT_RELATIVE = {"rtol": EXACT["rtol"], "atol": 0.0}
+LOOSE_RELATIVE = {"rtol": LOOSE["rtol"], "atol": 0.0}
+DIAGNOSIS_RELATIVE = {"rtol": DIAGNOSIS["rtol"], "atol": 0.0}
+
+
+def is_close(actual: float, expected: float, tol: dict[str, float]) -> bool:
+    """``math.isclose`` of two numbers within a named tolerance (``EXACT``, ``LOOSE``, ...)."""
+    return math.isclose(actual, expected, rel_tol=tol["rtol"], abs_tol=tol["atol"])
 
 
 def task(task_id: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

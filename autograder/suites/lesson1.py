@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import torch
 
-from autograder.concepts import Question, check_answer, has_type
+from autograder.concepts import Question, check_answer
 from autograder.suite import graded
-from coursekit.testing import EXACT, assert_close, raises
+from coursekit.testing import EXACT, assert_close, is_exception_of, raises
 
 # Frequencies over DRAWS samples may miss their probability by this many standard errors
 # (a correct sampler fails a category with probability about 6e-7). DRAWS is small enough for a
@@ -93,7 +93,7 @@ def _sample(student, probs: torch.Tensor, n: int, what: str, **kwargs) -> torch.
     try:
         value = student.sample_categorical(probs, n, **kwargs)
     except Exception as exc:  # noqa: BLE001 - a ValueError on valid input is the student's mistake
-        if not has_type(exc, ValueError):
+        if not is_exception_of(exc, ValueError):
             raise
         raise AssertionError(
             f"{what} raised ValueError ({getattr(exc, 'message', exc)}), but these probabilities are "

@@ -24,11 +24,24 @@ import torch
 from autograder.concepts import Question, check_answer
 from autograder.suite import graded, shared
 from autograder.suites.crosscheck import expect_replayed, expect_true_gradient, replay_adam_epoch
+from autograder.suites.subset import subset
 from coursekit.harness import mode_value
-from coursekit.testing import EXACT, LOOSE, assert_close, expect_scalar, expect_tensor
+from coursekit.testing import (DIAGNOSIS_RELATIVE, EXACT, LOOSE, LOOSE_RELATIVE, SCALAR_MEAN, assert_close,
+                               expect_scalar, expect_tensor, is_close, is_exception_of)
 
 IMAGE = (1, 28, 28)
 D = 28 * 28
+
+# --- tolerances of this lesson (the general ones are in coursekit.testing) --------------------
+# The gradient 2 (x_hat - x) / N is of order 1e-6 per element, so it is compared relatively.
+LOSS_GRADIENT_TOL = {"rtol": 1e-3, "atol": 1e-9}
+# The MSE of random float32 images against its float64 value: EXACT, ten times looser relatively.
+MSE_TOL = {"rtol": EXACT["rtol"] * 10, "atol": EXACT["atol"]}
+# PCA in float32 against float64 on the trusted side: absolute bounds on unit-scale values.
+ORTHONORMAL_TOL = {"rtol": 0.0, "atol": 1e-3}       # components @ components.T against I
+PROJECTION_TOL = {"rtol": 0.0, "atol": 2e-3}        # C.T @ C against the top singular vectors'
+RECONSTRUCTION_TOL = {"rtol": 0.0, "atol": 1e-4}    # pca_reconstruct where it must be exact
+PCA_MISTAKE_TOL = {"rtol": 1e-5, "atol": 1e-4}      # a wrong reconstruction equals one mistake's
 
 # --- training budgets and bars (calibrated on the reference over several seeds) ---------------
 # Small batches on purpose: on one CPU thread an image costs about the same in any batch size,
@@ -49,23 +62,8 @@ TEST_IMAGES = 500
 # for a correct but slow architecture on a busy grader (the reference needs under a second).
 TRAINING_TIMEOUT = 45.0
 
-_DATA: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-
 
 # --------------------------------------------------------------------------- trusted helpers
-
-
-def _subset(split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """The committed subset's (images, labels), read once per grading process on the trusted side.
-
-    (Submissions are graded in parallel threads: the cache holds one tuple per split, stored in
-    one step, so a thread never sees half of it.)
-    """
-    if split not in _DATA:
-        from coursekit.data import load_fashion_mnist
-        _DATA[split] = load_fashion_mnist(split, source="subset")
-    images, labels = _DATA[split]
-    return images.clone(), labels.clone()
 
 
 def prepare() -> None:
@@ -107,10 +105,10 @@ def _mode_run(loss_of: Any, value: float, want: tuple[bool, bool], what: str, hi
     probe in mode ``want`` (training, gradients): the value says which mode it really used, and
     ``hint`` is added when that is another mode."""
     expected = {mode: loss_of(mode_value(*mode)) for mode in MODES}
-    if math.isclose(value, expected[want], rel_tol=1e-4, abs_tol=1e-7):
+    if is_close(value, expected[want], SCALAR_MEAN):
         return
     found = next((mode for mode, v in expected.items()
-                  if math.isclose(value, v, rel_tol=1e-4, abs_tol=1e-7)), None)
+                  if is_close(value, v, SCALAR_MEAN)), None)
     seen = (f"it ran the model {MODES[found]}. {hint}" if found else
             f"it returned {value:.6g} where {expected[want]:.6g} was expected: is it the mean batch loss?")
     raise AssertionError(f"{what} should run the model {MODES[want]} (checked with a model that shows its "
@@ -166,7 +164,7 @@ def _loss_mistake(value: float, x_hat: torch.Tensor, x: torch.Tensor) -> str:
             float((diff ** 2).mean(0).sum()),
     }
     for why, candidate in candidates.items():
-        if math.isclose(value, candidate, rel_tol=1e-4, abs_tol=1e-7):
+        if is_close(value, candidate, SCALAR_MEAN):
             return why.capitalize() + "."
     return "It should average (x_hat - x)² over every element (batch, channel and pixels)."
 
@@ -204,7 +202,7 @@ def encoder_shapes(student, harness):
 
 @graded(points=1, task="2.1", name="Encoder's code depends on the image, through differentiable operations")
 def encoder_depends_on_input(student, harness):
-    images, _ = _subset("test")
+    images, _ = subset("test")
     x = images[:16]
     encoder = student.Encoder(8)
     encoder.eval()
@@ -278,14 +276,14 @@ def decoder_depends_on_code(student, harness):
 
 @graded(points=2, task="2.3", name="Autoencoder rebuilds x from the bottleneck: forward == decoder(encoder(x))")
 def autoencoder_composition(student, harness):
-    images, _ = _subset("test")
+    images, _ = subset("test")
     x = images[:11]
     model = student.Autoencoder(5)
     model.eval()
     try:
         encoder, decoder = model.encoder, model.decoder
     except Exception as exc:  # AttributeError here, its description through the grader's proxy
-        if not isinstance(exc, AttributeError) and "AttributeError" not in getattr(exc, "mro", []):
+        if not is_exception_of(exc, AttributeError):
             raise
         raise AssertionError("Autoencoder(5) should have the attributes `encoder` and `decoder` "
                              "(self.encoder = Encoder(latent_dim), self.decoder = "
@@ -332,7 +330,7 @@ def reconstruction_loss_closed_form(student, harness):
         loss = student.reconstruction_loss(x_hat, x)
         value = expect_scalar(loss, "reconstruction_loss")
         expected = float(((x_hat.double() - x.double()) ** 2).mean())
-        assert math.isclose(value, expected, rel_tol=EXACT["rtol"] * 10, abs_tol=EXACT["atol"]), (
+        assert is_close(value, expected, MSE_TOL), (
             f"reconstruction_loss on {batch} random image pair(s): expected {expected:.6g}, got "
             f"{value:.6g}. {_loss_mistake(value, x_hat, x)}")
     same = torch.rand(3, *IMAGE)
@@ -351,7 +349,7 @@ def reconstruction_loss_gradient(student, harness):
     expected = 2 * (x_hat - x) / x.numel()
     assert_close(grads[0], expected, "the gradient of reconstruction_loss with respect to x_hat",
                  hint="For the mean over all N elements it is 2 (x_hat - x) / N; a different scale "
-                      "means a different reduction (sum, or per-image sum).", rtol=1e-3, atol=1e-9)
+                      "means a different reduction (sum, or per-image sum).", **LOSS_GRADIENT_TOL)
 
 
 # --------------------------------------------------------------------------- task 2.5: train_epoch
@@ -359,7 +357,7 @@ def reconstruction_loss_gradient(student, harness):
 
 @graded(points=2, task="2.5", name="train_epoch takes one optimizer step per batch and resets gradients")
 def train_epoch_steps_and_resets(student, harness):
-    images, _ = _subset("train")
+    images, _ = subset("train")
     model = student.Autoencoder(8)
     optimizer = harness.adam(model, lr=1e-3)
     loader = harness.loader(images[:320], batch_size=64)  # 5 batches of plain images
@@ -394,7 +392,7 @@ def train_epoch_steps_and_resets(student, harness):
 
 @graded(points=2, task="2.5", name="train_epoch returns the mean batch loss (float) and accepts (images, labels) batches")
 def train_epoch_returns_mean_batch_loss(student, harness):
-    images, labels = _subset("train")
+    images, labels = subset("train")
     x, y = images[:128], labels[:128]
     g = torch.Generator().manual_seed(1)
     weight = 0.9 * torch.eye(D) + 0.001 * torch.randn(D, D, generator=g)
@@ -408,16 +406,17 @@ def train_epoch_returns_mean_batch_loss(student, harness):
     out = (x.reshape(128, D).double() @ weight.double().T + bias.double()).reshape(x.shape)
     batch_losses = [float(((out[i:i + 32] - x[i:i + 32].double()) ** 2).mean()) for i in range(0, 128, 32)]
     expected = sum(batch_losses) / len(batch_losses)
-    if math.isclose(value, expected, rel_tol=1e-4):
+    if is_close(value, expected, LOOSE_RELATIVE):
         return
     why = "It should be the average of the 4 batch losses."
-    if math.isclose(value, sum(batch_losses), rel_tol=1e-4):
+    if is_close(value, sum(batch_losses), LOOSE_RELATIVE):
         why = "You returned the total of the batch losses, not their mean: divide by the number of batches."
-    elif math.isclose(value, batch_losses[-1], rel_tol=1e-4):
+    elif is_close(value, batch_losses[-1], LOOSE_RELATIVE):
         why = "You returned the last batch's loss: average over all batches."
-    elif math.isclose(value, batch_losses[0], rel_tol=1e-4):
+    elif is_close(value, batch_losses[0], LOOSE_RELATIVE):
         why = "You returned the first batch's loss: average over all batches."
-    elif math.isclose(value, expected * 32, rel_tol=1e-4) or math.isclose(value, sum(batch_losses) * 32, rel_tol=1e-4):
+    elif (is_close(value, expected * 32, LOOSE_RELATIVE)
+          or is_close(value, sum(batch_losses) * 32, LOOSE_RELATIVE)):
         why = "You multiplied by the batch size: the mean batch loss is the average of loss.item()."
     raise AssertionError(
         f"train_epoch over 4 (images, labels) batches of a fixed model (learning rate 0) returned "
@@ -427,7 +426,7 @@ def train_epoch_returns_mean_batch_loss(student, harness):
 
 @graded(points=1, task="2.5", name="train_epoch puts the model in training mode")
 def train_epoch_sets_train_mode(student, harness):
-    images, _ = _subset("train")
+    images, _ = subset("train")
     model = student.Autoencoder(4)
     model.eval()
     _train_epoch(student, model, harness.loader(images[:64], batch_size=32), harness.adam(model))
@@ -469,8 +468,8 @@ def _curve(values: list[float]) -> str:
 def _pca_baseline() -> float:
     """Held-out MSE of PCA with LATENT_VS_PCA components fitted on the training slice (the
     same for every submission: computed once per grading process)."""
-    train, _ = _subset("train")
-    test, _ = _subset("test")
+    train, _ = subset("train")
+    test, _ = subset("test")
     flat = train[:PCA_IMAGES].reshape(PCA_IMAGES, -1).double()
     mean = flat.mean(0)
     _, _, vh = torch.linalg.svd(flat - mean, full_matrices=False)
@@ -483,8 +482,8 @@ def _pca_baseline() -> float:
 def _training_run(student: Any, harness: Any) -> TrainingRun:
     """Train a fresh Autoencoder(LATENT_VS_PCA) epoch by epoch until it beats PCA on the
     held-out images (or PCA_MAX_EPOCHS have run)."""
-    train, _ = _subset("train")
-    test, _ = _subset("test")
+    train, _ = subset("train")
+    test, _ = subset("test")
     x, held = train[:PCA_IMAGES], test[:TEST_IMAGES]
     bar = PCA_MARGIN * _pca_baseline()
     model = student.Autoencoder(LATENT_VS_PCA)
@@ -564,25 +563,25 @@ def autoencoder_beats_pca(student, harness):
 
 @graded(points=1, task="2.6", name="evaluate returns the mean squared error of the model's reconstructions")
 def evaluate_value(student, harness):
-    images, labels = _subset("test")
+    images, labels = subset("test")
     x = images[:96]
     model = student.Autoencoder(8)
     value = student.evaluate(model, harness.loader(x, labels[:96], batch_size=32))
     assert isinstance(value, float), (
         f"evaluate should return a Python float (use .item()), not a {type(value).__name__}.")
     expected = _mse(harness.run(model, x), x, "Autoencoder(8) on 96 images (after evaluate)")
-    assert math.isclose(value, expected, rel_tol=LOOSE["rtol"], abs_tol=1e-7), (
+    assert is_close(value, expected, SCALAR_MEAN), (
         f"evaluate over 3 batches of (images, labels) returned {value:.6g}, but the mean squared error "
         f"of the model's reconstructions is {expected:.6g}."
         + (" That is about 784 times too large: a per-image sum instead of the mean over all elements."
-           if math.isclose(value, expected * D, rel_tol=1e-3) else "")
-        + (" That is the total, not the mean." if math.isclose(value, expected * x.numel(), rel_tol=1e-3)
-           or math.isclose(value, expected * 3, rel_tol=1e-3) else ""))
+           if is_close(value, expected * D, DIAGNOSIS_RELATIVE) else "")
+        + (" That is the total, not the mean." if is_close(value, expected * x.numel(), DIAGNOSIS_RELATIVE)
+           or is_close(value, expected * 3, DIAGNOSIS_RELATIVE) else ""))
 
 
 @graded(points=2, task="2.6", name="evaluate does not train: no gradients, weights unchanged, eval mode")
 def evaluate_does_not_train(student, harness):
-    images, _ = _subset("test")
+    images, _ = subset("test")
     x = images[:64]
     model = student.Autoencoder(8)
     unseen = torch.rand(5, *IMAGE)
@@ -620,7 +619,7 @@ _EVALUATE_TRAINS = ("evaluate changed the model's weights: evaluate must not cal
 
 @graded(points=1, task="2.7", name="fit_pca returns the mean image and k orthonormal component rows")
 def fit_pca_shapes_mean_orthonormal(student, harness):
-    images, _ = _subset("train")
+    images, _ = subset("train")
     for n, k in ((300, 5), (40, 3)):                  # more and fewer images than pixels
         x = images[:n]
         result = student.fit_pca(x, k)
@@ -640,7 +639,7 @@ def fit_pca_shapes_mean_orthonormal(student, harness):
         assert_close(gram, torch.eye(k, dtype=torch.float64), "components @ components.T",
                      hint="The components are rows of unit length, orthogonal to each other (the "
                           "right singular vectors, rows of vh). Columns of vh, or of U, are not.",
-                     rtol=0, atol=1e-3)
+                     **ORTHONORMAL_TOL)
 
 
 @graded(points=1, task="2.7", name="fit_pca finds the directions of largest variance, in order")
@@ -656,7 +655,7 @@ def fit_pca_matches_svd(student, harness):
             + (" The components should be sorted by decreasing variance (singular value): the first "
                "row is the top component." if any(float((comps[i] @ basis[j]).abs()) > 0.999 for j in range(4))
                else " Take the rows of vh from torch.linalg.svd of the centred data (not U, not vh.T)."))
-    images, _ = _subset("train")
+    images, _ = subset("train")
     real = images[:300]
     _, comps = student.fit_pca(real, 6)
     flat = real.reshape(300, -1).double()
@@ -665,7 +664,7 @@ def fit_pca_matches_svd(student, harness):
     got = expect_tensor(comps, (6, D), what="the components of fit_pca on 300 images").double()
     assert_close(got.T @ got, expected, "the projection onto the top 6 components of 300 images",
                  hint="It should match the top right singular vectors of the centred data.",
-                 rtol=0, atol=2e-3)
+                 **PROJECTION_TOL)
 
 
 @graded(points=1, task="2.7", name="fit_pca centres the data first (a large offset changes nothing)")
@@ -698,13 +697,13 @@ def pca_reconstruct_closed_form(student, harness):
     flat = x.reshape(7, -1).double()
     centred = flat - mean.double()
     expected = (centred @ comps.double().T @ comps.double() + mean.double()).reshape(x.shape)
-    if not torch.allclose(got.double(), expected, rtol=LOOSE["rtol"], atol=LOOSE["atol"]):
+    if not torch.allclose(got.double(), expected, **LOOSE):
         no_mean_back = (centred @ comps.double().T @ comps.double()).reshape(x.shape)
         no_centring = (flat @ comps.double().T @ comps.double() + mean.double()).reshape(x.shape)
         hint = "Compute code = (x_flat - mean) @ components.T, then code @ components + mean."
-        if torch.allclose(got.double(), no_mean_back, atol=1e-4):
+        if torch.allclose(got.double(), no_mean_back, **PCA_MISTAKE_TOL):
             hint = "You forgot to add the mean back after projecting: x_hat = code @ components + mean."
-        elif torch.allclose(got.double(), no_centring, atol=1e-4):
+        elif torch.allclose(got.double(), no_centring, **PCA_MISTAKE_TOL):
             hint = "You projected x without subtracting the mean first: code = (x_flat - mean) @ components.T."
         assert_close(got, expected, "pca_reconstruct on random images", hint=hint, **LOOSE)
 
@@ -717,13 +716,13 @@ def pca_reconstruct_exact_full_rank(student, harness):
     assert_close(got, x, "pca_reconstruct of data that lies in the span of the components",
                  hint="When the components span the centred data, projecting and going back must give "
                       "the data back exactly (code = (x - mean) @ C.T; x_hat = code @ C + mean).",
-                 rtol=0, atol=1e-4)
+                 **RECONSTRUCTION_TOL)
     flat = torch.rand(4, D)
     got = student.pca_reconstruct(flat, torch.zeros(D), torch.eye(D))
     expect_tensor(got, (4, D), what="pca_reconstruct of (4, 784) inputs with all 784 components")
     assert_close(got, flat, "pca_reconstruct with all 784 components (identity)",
                  hint="With a full basis the reconstruction is the input itself; the result keeps "
-                      "the shape of x.", rtol=0, atol=1e-4)
+                      "the shape of x.", **RECONSTRUCTION_TOL)
 
 
 # --------------------------------------------------------------------------- 2.9 concept questions

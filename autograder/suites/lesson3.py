@@ -18,8 +18,9 @@ from autograder.concepts import Question, check_answer
 from autograder.suite import graded
 from autograder.suites.crosscheck import (expect_called_without_gradients, expect_replayed,
                                          expect_true_gradient, replay_adam_epoch)
-from coursekit.data import load_fashion_mnist
-from coursekit.testing import EXACT, LOOSE, assert_close, expect_scalar, expect_tensor
+from autograder.suites.subset import subset
+from coursekit.testing import (DIAGNOSIS, EXACT, EXACT_RELATIVE, LOOSE, assert_close, expect_scalar,
+                               expect_tensor, is_close)
 
 # Statistical checks: sample sizes and tolerances, in one place. With DRAWS draws the standard
 # error of a mean is sigma / 141 and of a standard deviation about 0.5 % of it, so these bounds
@@ -48,6 +49,7 @@ TRAIN_LATENT = 16
 # unchecked), KL summed over the batch ~388 and per-pixel-mean recon ~394 (posterior
 # collapse), torch.normal sampling (no gradient to the encoder) ~395, swapped BCE arguments ~544.
 ELBO_BAR = 335.0
+TRAINING_TIMEOUT = 60.0  # seconds for one test that trains a model (the runner's deadline)
 
 SHAPES = ((1, 2), (5, 3), (16, 17))  # (latent_dim, batch): odd sizes catch hard-coded ones
 
@@ -103,7 +105,7 @@ def _matches(actual: torch.Tensor, candidate: torch.Tensor) -> bool:
     candidate = torch.as_tensor(candidate).float()
     if actual.shape != candidate.shape:
         return False
-    return bool(torch.allclose(actual, candidate, rtol=1e-3, atol=1e-4))
+    return bool(torch.allclose(actual, candidate, **DIAGNOSIS))
 
 
 def _diagnose(actual, mistakes: dict[str, torch.Tensor]) -> str:
@@ -167,8 +169,8 @@ def prepare() -> None:
 
 
 def _train_data() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    images, labels = load_fashion_mnist("train", source="subset", limit=TRAIN_IMAGES)
-    held_out, _ = load_fashion_mnist("test", source="subset", limit=HELD_OUT_IMAGES)
+    images, labels = subset("train", limit=TRAIN_IMAGES)
+    held_out, _ = subset("test", limit=HELD_OUT_IMAGES)
     return images, labels, held_out
 
 
@@ -628,7 +630,7 @@ def _fixed_vae_outputs(weights: dict[str, torch.Tensor], x: torch.Tensor
 
 @graded(points=2, task="3.7", name="train_epoch takes one clean optimizer step per batch and returns the mean batch loss")
 def train_epoch_steps_and_mean_loss(student, harness):
-    images, labels = load_fashion_mnist("train", source="subset", limit=64)
+    images, labels = subset("train", limit=64)
     vae = student.VAE(8)
     optimizer = harness.adam(vae, lr=0.0)   # lr = 0: the weights stay put
     for what, loader in (("(images, labels) pairs", harness.loader(images, labels, batch_size=16)),
@@ -659,14 +661,14 @@ def train_epoch_steps_and_mean_loss(student, harness):
                                               harness.adam(model, lr=0.0)),
                           "the value returned by train_epoch")
     expected = sum(own) / len(own)
-    if math.isclose(value, expected, rel_tol=1e-5, abs_tol=1e-6):
+    if is_close(value, expected, EXACT):
         _expect_one_step_per_batch(student, harness, images)
         return
-    if math.isclose(value, sum(own), rel_tol=1e-5):
+    if is_close(value, sum(own), EXACT_RELATIVE):
         why = "about 4 times the mean batch loss: return the mean of the batch losses, not their sum."
-    elif math.isclose(value, own[-1], rel_tol=1e-5):
+    elif is_close(value, own[-1], EXACT_RELATIVE):
         why = "the last batch's loss: average over all batches."
-    elif math.isclose(value, expected * 16, rel_tol=1e-5) or math.isclose(value, sum(own) * 16, rel_tol=1e-5):
+    elif is_close(value, expected * 16, EXACT_RELATIVE) or is_close(value, sum(own) * 16, EXACT_RELATIVE):
         why = "scaled by the batch size: the mean batch loss is the average of loss.item()."
     else:
         why = ("not the mean of the batch losses. Start the running total at 0, add loss.item() once "
@@ -702,7 +704,7 @@ def _expect_one_step_per_batch(student, harness, images: torch.Tensor) -> None:
 
 @graded(points=1, task="3.7", name="train_epoch passes beta on to vae_loss")
 def train_epoch_uses_beta(student, harness):
-    images, _ = load_fashion_mnist("train", source="subset", limit=64)
+    images, _ = subset("train", limit=64)
     # A model without sampling whose KL is far from 0 (its logvar is not 0), so beta must show.
     weights = _fixed_vae_weights(8, seed=41)
     model = harness.lesson3.fixed_vae(weights["encoder"], weights["decoder"], weights["logvar_bias"])
@@ -720,7 +722,7 @@ def train_epoch_uses_beta(student, harness):
 
 
 @graded(points=2, task="3.7", name="a short training run lowers the loss and reaches a -ELBO bar on held-out images",
-        timeout=60.0)
+        timeout=TRAINING_TIMEOUT)
 def training_reaches_elbo_bar(student, harness):
     images, labels, held_out = _train_data()
     noise = torch.randn(len(held_out), TRAIN_LATENT)
@@ -892,7 +894,7 @@ def gaussian_log_density_values(student, harness):
 
 
 @graded(points=2, task="3.8", name="importance_log_px recovers the exact log p(x) of a model where it is known",
-        timeout=60.0)
+        timeout=TRAINING_TIMEOUT)
 def importance_log_px_exact(student, harness):
     exact = _exact_model()
     value = _estimates(student, harness, exact, IS_SAMPLES, IS_RUNS).mean(dim=0)
@@ -922,7 +924,7 @@ def importance_log_px_exact(student, harness):
 
 
 @graded(points=1, task="3.8", name="importance_log_px with k = 1 is the ELBO on average and rises towards log p(x) as k grows",
-        timeout=60.0)
+        timeout=TRAINING_TIMEOUT)
 def importance_log_px_k_one_is_elbo(student, harness):
     exact = _exact_model()
     one = _estimates(student, harness, exact, 1, ELBO_RUNS).mean(dim=0)

@@ -17,7 +17,7 @@ import torch
 from autograder.suite import graded
 from autograder.suites.crosscheck import expect_called_without_gradients
 from autograder.concepts import Question, check_answer
-from autograder.suites.lesson2 import _subset
+from autograder.suites.subset import subset
 from coursekit.testing import EXACT, LOOSE, assert_close, expect_tensor, raises
 
 # Statistical checks allow this many standard errors: a correct sampler fails one of the
@@ -26,6 +26,8 @@ SIGMAS = 5.0
 # Distances from a float32 matrix-product formula (‖a‖² − 2a·b + ‖b‖²) or torch.cdist lose a
 # little precision against the float64 brute force.
 NEIGHBOR_TOL = {"rtol": 1e-4, "atol": 1e-3}
+# A decoder input row that is one of the given codes (float32 rows sent through the grader).
+SAME_ROW_TOL = {"rtol": 1e-5, "atol": 1e-5}
 # Angles between consecutive slerp rows, computed from float32 rows.
 ANGLE_ATOL = 1e-3
 IMAGE = (1, 28, 28)
@@ -478,9 +480,9 @@ _INK_CODEC: dict[str, torch.Tensor] = {}
 
 
 def _subset_train() -> tuple[torch.Tensor, torch.Tensor]:
-    """The committed subset's training (images, labels) (read once, by lesson 2's suite), and the
-    stand-in encoder fitted on them once per grading process."""
-    images, labels = _subset("train")
+    """The committed subset's training (images, labels) (see :mod:`autograder.suites.subset`),
+    and the stand-in encoder fitted on them once per grading process."""
+    images, labels = subset("train")
     if "components" not in _INK_CODEC:
         flat = images.reshape(len(images), -1).double()                    # (N, 784)
         mean = flat.mean(dim=0)
@@ -555,7 +557,7 @@ def apply_attribute_broadcasts(student, harness):
 def _split_decoded(rows: torch.Tensor, z: torch.Tensor, moved: torch.Tensor) -> torch.Tensor:
     """The decoder's input rows that are neither a code of ``z`` nor of ``moved``: the controls."""
     def member(of: torch.Tensor) -> torch.Tensor:
-        return torch.isclose(rows.unsqueeze(1), of.unsqueeze(0), rtol=1e-5, atol=1e-5).all(dim=2).any(dim=1)
+        return torch.isclose(rows.unsqueeze(1), of.unsqueeze(0), **SAME_ROW_TOL).all(dim=2).any(dim=1)
     return rows[~(member(z) | member(moved))]
 
 

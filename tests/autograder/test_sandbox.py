@@ -20,8 +20,8 @@ import pytest
 from autograder import bwrap
 from autograder.proxy import StudentError, WorkerLost
 from autograder.sandbox import REPO_ROOT, Limits, Sandbox
+from autograder.processes import children_of
 from autograder.threads import WORKER_THREADS
-from autograder.zygote import _children_of
 
 PROBE = '''
 def run(code):
@@ -239,7 +239,7 @@ def _gone(pid: int) -> bool:
 def _descendants(root: int) -> list[int]:
     found, todo = [], [root]
     while todo:
-        children = _children_of(todo.pop())
+        children = children_of(todo.pop())
         found += children
         todo += children
     return found

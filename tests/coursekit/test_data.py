@@ -1,7 +1,7 @@
 """Tests for ``coursekit.data``: the committed subset, data location, layouts and errors.
 
 These run without the full dataset: they use ``source="subset"`` or tiny fake IDX datasets
-written into ``tmp_path``. Tests that need the offline full copy skip when it is absent.
+written into ``tmp_path``. Tests that need the full copy run only when ``GF_DATA_ROOT`` names one.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import importlib.util
+import os
 import re
 import struct
 from pathlib import Path
@@ -21,8 +22,10 @@ from coursekit import data
 
 REPO_ROOT = Path(data.__file__).resolve().parent.parent
 SCRIPT = REPO_ROOT / "scripts" / "make_fashion_subset.py"
-SHARED = data._shared_copy_dir()
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"offline full copy {SHARED} absent")
+# A full copy on disk, named by GF_DATA_ROOT when the tests start (read before the fixture
+# below clears it): the tests that need the full data run only then.
+FULL_ROOT = Path(os.environ.get(data.ENV_ROOT, "").strip() or "/nonexistent").expanduser()
+needs_full = pytest.mark.skipif(not FULL_ROOT.is_dir(), reason=f"no full copy named by ${data.ENV_ROOT}")
 
 SUBSET_SIZES = {"train": 4000, "test": 1000}
 PER_CLASS = {"train": 400, "test": 100}
@@ -39,8 +42,7 @@ def _isolated_env(monkeypatch, tmp_path_factory):
 
 @pytest.fixture
 def no_full_data(monkeypatch, tmp_path):
-    """Make sure no full copy can be found: no shared copy, empty cache."""
-    monkeypatch.setattr(data, "_shared_copy_dir", lambda: tmp_path / "no-shared-copy")
+    """Make sure no full copy can be found: no GF_DATA_ROOT (cleared above), empty cache."""
     monkeypatch.setenv(data.ENV_CACHE, str(tmp_path / "empty-cache"))
 
 
@@ -174,8 +176,7 @@ def test_full_not_found_lists_places(monkeypatch, tmp_path, no_full_data):
         data.load_fashion_mnist("train", source="full")
     assert isinstance(info.value, FileNotFoundError)
     message = str(info.value)
-    shared = str(tmp_path / "no-shared-copy")
-    for expected in (str(empty), data.ENV_ROOT, shared, "download=True", 'source="subset"'):
+    for expected in (str(empty), data.ENV_ROOT, "download=True", 'source="subset"'):
         assert expected in message
     assert "full Fashion-MNIST requested but not found" in data.describe_source("full")
 
@@ -269,12 +270,12 @@ def test_count_mismatch_is_corrupt(tmp_path):
 # ----------------------------------------------------------------------------- the full copy
 
 
-@needs_shared
+@needs_full
 def test_script_regenerates_identical_subset(tmp_path):
     spec = importlib.util.spec_from_file_location("make_fashion_subset", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.main(["--source", str(SHARED), "--out", str(tmp_path)]) == 0
+    assert module.main(["--source", str(FULL_ROOT), "--out", str(tmp_path)]) == 0
     for name in sorted(f"{n}.gz" for n in data._FILES):
         committed = (data.SUBSET_DIR / name).read_bytes()
         made = (tmp_path / name).read_bytes()
@@ -282,11 +283,12 @@ def test_script_regenerates_identical_subset(tmp_path):
         assert made == committed, f"{name}: same content, different gzip bytes (another zlib build?)"
 
 
-@needs_shared
-def test_full_copy_is_found_by_default():
+@needs_full
+def test_full_copy_is_found_through_env_root(monkeypatch):
+    monkeypatch.setenv(data.ENV_ROOT, str(FULL_ROOT))
     description = data.describe_source()
     assert description.startswith("full Fashion-MNIST (60,000 train / 10,000 test images)")
-    assert str(SHARED) in description
+    assert str(FULL_ROOT) in description
 
 
 # ----------------------------------------------------------------------------- notebooks' choice

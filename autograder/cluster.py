@@ -7,7 +7,7 @@ cluster as one task and writes each result itself, atomically, as it arrives
 the exit status are those of a local run, and the same submissions give the same
 ``results.json``/``feedback.md`` bytes (apart from ``execution_time``).
 
-Every Dask worker keeps one warm :class:`~autograder.grade.GradingSession` (the hidden suites
+Every Dask worker keeps one warm :class:`~autograder.session.GradingSession` (the hidden suites
 loaded from the worker's own installation, one sandbox fork server), started once by the
 :class:`SandboxPlugin` worker plugin, so student code still runs only in sandboxed worker
 processes forked on the Dask worker's machine. Dask carries only submission paths (the
@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from autograder.grade import (BulkRun, GradingSession, Planned, grading_code_hash, hidden_paths,
-                              record)
+from autograder.grade import BulkRun, Planned, grading_code_hash, hidden_paths, record
 from autograder.lessons import Lesson, lesson_by_number
 from autograder.seeds import course_secret
+from autograder.session import GradingSession
 
 if TYPE_CHECKING:
     from autograder.progress import Progress

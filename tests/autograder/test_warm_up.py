@@ -10,7 +10,7 @@ from autograder.lessons import REPO_ROOT
 PROGRAM = """
 import sys
 import torch
-from autograder.grade import _prepare
+from autograder.session import _prepare
 from autograder.lessons import lesson_by_number
 from coursekit.testing import assert_close
 _prepare((lesson_by_number(1),))

@@ -193,6 +193,11 @@ def _short(t: torch.Tensor) -> str:
 ANSWER_LETTERS = ("A", "B", "C", "D")
 
 
+# What a failing stub says: an unwritten function (NotImplementedError "Task N.M: ... is not
+# implemented yet") or an unanswered concept question (``Q1 = None``).
+STUB_PHRASES = ("is not implemented yet", "is not answered yet")
+
+
 def expect_letter_answer(student: Any, name: str, filename: str) -> str:
     """Check that the concept question ``name`` of ``filename`` is answered with one of
     :data:`ANSWER_LETTERS` (not whether it is right: the hidden tests judge that)."""

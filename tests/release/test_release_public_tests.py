@@ -21,11 +21,11 @@ from autograder.lessons import SOLUTIONS_DIR, lesson_by_number
 from autograder.release import released_lessons
 from autograder.release.tasks import lesson_tasks
 from coursekit.classroom import REPORT
+from coursekit.testing import STUB_PHRASES
 from tests.release.helpers import run_classroom_workflow, run_in
 
 # The two stub messages: a function stub raises "Task N.M: ... is not implemented yet"; an
 # unanswered lesson-1 concept question (``Q3 = None``) fails with "Q3 is not answered yet".
-STUB_MESSAGES = ("is not implemented yet", "is not answered yet")
 LESSONS = released_lessons()
 IDS = [lesson.folder for lesson in LESSONS]
 
@@ -82,7 +82,7 @@ def test_public_tests_fail_only_as_not_implemented_on_the_starter(release_tree, 
     failed = [(name, text) for _, name, text in cases if text is not None]
     assert result.returncode == 1 and failed, (
         f"the untouched starter of {lesson.folder} should fail its public tests:\n{result.stdout[-3000:]}")
-    other = [(name, text) for name, text in failed if not any(m in text for m in STUB_MESSAGES)]
+    other = [(name, text) for name, text in failed if not any(m in text for m in STUB_PHRASES)]
     assert not other, (f"{lesson.folder}: public tests failed on the starter for another reason than a stub:\n"
                        + "\n\n".join(f"{name}: {text[:1500]}" for name, text in other))
 

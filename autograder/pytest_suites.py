@@ -93,7 +93,7 @@ class GradedItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return (self.path, self.test.fn.__code__.co_firstlineno - 1,
+        return (self.path, self.test.position[0] - 1,
                 f"{self.name} [task {self.test.task}, {self.test.points:g} pt]")
 
 

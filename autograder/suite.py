@@ -35,26 +35,35 @@ class SuiteError(Exception):
 
 @dataclass(frozen=True)
 class GradedTest:
-    """One graded check: the function, what it is worth and which task it belongs to."""
+    """One graded check: the function, what it is worth and which task it belongs to.
+
+    ``position`` is (line, index) of its declaration in the suite: the line of a ``@graded``
+    function (index 0), or of a call declaring several tests at once, such as
+    :func:`autograder.concepts.graded_questions` (index: the test's place in that call). Tests run,
+    and feedback lists them, in this order; the pytest front end reports the line.
+    """
 
     fn: Callable[..., Any]
     name: str
     points: float
     task: str
     timeout: float
+    position: tuple[int, int]
 
     @property
     def id(self) -> str:
         return self.fn.__name__
 
 
-def graded(points: float, task: str, name: str | None = None,
-           timeout: float = DEFAULT_TEST_TIMEOUT) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare a hidden test worth ``points`` for ``task`` (e.g. ``"3.2"``)."""
+def graded(points: float, task: str, name: str | None = None, timeout: float = DEFAULT_TEST_TIMEOUT,
+           position: tuple[int, int] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a hidden test worth ``points`` for ``task`` (e.g. ``"3.2"``), placed at ``position``
+    (default: the function's own line, see :class:`GradedTest`)."""
     def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
         doc = (fn.__doc__ or "").strip().splitlines()
         fn.graded = GradedTest(fn=fn, name=name or (doc[0] if doc else fn.__name__.replace("_", " ")),
-                               points=points, task=task, timeout=timeout)
+                               points=points, task=task, timeout=timeout,
+                               position=position or (fn.__code__.co_firstlineno, 0))
         return fn
     return declare
 
@@ -93,7 +102,7 @@ def load_suite(lesson: Lesson) -> list[GradedTest]:
     tests = [obj.graded for _, obj in inspect.getmembers(module, inspect.isfunction)
              if isinstance(getattr(obj, "graded", None), GradedTest)
              and obj.__module__ == module.__name__]
-    tests.sort(key=lambda t: t.fn.__code__.co_firstlineno)
+    tests.sort(key=lambda t: t.position)
     total = sum(t.points for t in tests)
     if abs(total - lesson.points) > 1e-9:
         raise SuiteError(f"the lesson {lesson.number} suite is worth {total} points, "

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from autograder.concepts import Question, check_answer
+from autograder.concepts import Question, graded_questions
 from autograder.suite import graded
 from coursekit.testing import EXACT, assert_close, is_exception_of, raises
 
@@ -30,61 +30,61 @@ HISTOGRAM_SUM_TOLERANCE = 1e-5
 
 
 QUESTIONS: dict[str, Question] = {
-    "Q1": Question("B", (
-        "A spam filter is handed an email and scores its label, so its output is conditioned "
-        "on the email x. A model of P(x) would say how likely the email itself is, and P(x | y) "
-        "how likely the email is given its label. Ask what goes in and what comes out.")),
-    "Q2": Question("D", (
-        "To produce photos nobody took, the model has to draw new images, and drawing needs a "
-        "distribution over images to sample from. A classifier or a decision boundary only "
-        "scores images it is given, and a stored list can only hand back old photos.")),
-    "Q3": Question("A", (
-        "A classifier's softmax is a probability distribution over the 10 labels, conditioned "
-        "on the image you gave it. Sampling from it draws one of those labels (mostly the "
-        "likely class, now and then a similar one) and never produces pixels.")),
-    "Q4": Question(2, (  # cdf = [0.1, 0.3, 0.6, 1.0]: the first k with 0.35 < cdf[k]
-        "Write out cdf = cumsum(probs) and return the first index k, counting from 0, whose "
-        "cumulative sum is greater than u: category k owns the piece [cdf[k-1], cdf[k]) of "
-        "[0, 1), and u lands in exactly one piece.")),
-    "Q5": Question(236.0, (  # log10(2**784) = 784 * log10(2) = 236.0075...
-        "Count the choices: each of the 784 pixels has 2 possible values (black or white), "
-        "independently of the others, so the number of images is a product of 784 factors. "
-        "The question asks for log10 of that number (use log10(a**b) = b * log10(a)), not the "
-        "number itself; 256 grey levels would give a much larger count."),
-        tolerance=0.5),
-    "Q6": Question("C", (
-        "Each pixel's histogram is right on its own, but a garment is a pattern across pixels: "
-        "neighbouring pixels agree, edges continue, shapes repeat. Sampling every pixel "
-        "independently keeps each pixel's grey levels and throws away those dependencies "
-        "between pixels. Modelling them is what a latent code and a decoder are for.")),
-    "Q7": Question("D", (
-        "Realistic samples are what a good generative model should produce; they are not "
-        "evidence of copying. Memorization is a claim you can measure: compare each sample "
-        "with its nearest training image (lesson 4). And an overfitted model can memorize, so "
-        "a reply that says memorization is impossible is wrong too.")),
-    "Q8": Question("A", (
-        "A decoder is built from the layers you already know and trained with a loss, "
-        "backpropagation and an optimizer. It is not a classifier run backwards either: a "
-        "classifier discards most of what an image looks like, and transposing its weights "
-        "cannot bring that back. What changes is the output (an image) and the objective.")),
-    "Q9": Question("C", (
-        "PCA is the linear special case: a linear autoencoder trained with squared error spans "
-        "the same subspace as the top principal components. Non-linear encoders and decoders "
-        "can follow curved structure in the data. So the two are related but not the same, "
-        "and the accurate reply says neither 'identical' nor 'unrelated'.")),
-    "Q10": Question("B", (
-        "The difference is in how a VAE is trained: its encoder outputs a distribution (mu, "
-        "logvar), the code is sampled from it, and a KL term pulls every such distribution "
-        "towards N(0, I). That is why codes drawn from N(0, I) decode to images in a VAE and "
-        "not in a plain autoencoder. The size of the latent space is not the point.")),
+    "Q1": Question("B", test="q1_spam_filter", title="what a spam filter models", explanation="""
+        A spam filter is handed an email and scores its label, so its output is conditioned on the
+        email x. A model of P(x) would say how likely the email itself is, and P(x | y) how likely
+        the email is given its label. Ask what goes in and what comes out."""),
+    "Q2": Question("D", test="q2_new_photos",
+                   title="what a model that makes new product photos needs", explanation="""
+        To produce photos nobody took, the model has to draw new images, and drawing needs a
+        distribution over images to sample from. A classifier or a decision boundary only scores
+        images it is given, and a stored list can only hand back old photos."""),
+    "Q3": Question("A", test="q3_sample_softmax", title="sampling from a classifier's softmax", explanation="""
+        A classifier's softmax is a probability distribution over the 10 labels, conditioned on the
+        image you gave it. Sampling from it draws one of those labels (mostly the likely class, now
+        and then a similar one) and never produces pixels."""),
+    # cdf = [0.1, 0.3, 0.6, 1.0]: the first k with 0.35 < cdf[k]
+    "Q4": Question(2, test="q4_inverse_cdf", title="inverse-CDF sampling by hand", explanation="""
+        Write out cdf = cumsum(probs) and return the first index k, counting from 0, whose
+        cumulative sum is greater than u: category k owns the piece [cdf[k-1], cdf[k]) of [0, 1),
+        and u lands in exactly one piece."""),
+    # log10(2**784) = 784 * log10(2) = 236.0075...
+    "Q5": Question(236.0, tolerance=0.5, test="q5_count_images",
+                   title="how many binary 28x28 images there are", explanation="""
+        Count the choices: each of the 784 pixels has 2 possible values (black or white),
+        independently of the others, so the number of images is a product of 784 factors. The
+        question asks for log10 of that number (use log10(a**b) = b * log10(a)), not the number
+        itself; 256 grey levels would give a much larger count."""),
+    "Q6": Question("C", test="q6_independent_pixels", title="sampling pixels independently", explanation="""
+        Each pixel's histogram is right on its own, but a garment is a pattern across pixels:
+        neighbouring pixels agree, edges continue, shapes repeat. Sampling every pixel independently
+        keeps each pixel's grey levels and throws away those dependencies between pixels. Modelling
+        them is what a latent code and a decoder are for."""),
+    "Q7": Question("D", test="q7_memorization", title="do generative models memorize?", explanation="""
+        Realistic samples are what a good generative model should produce; they are not evidence of
+        copying. Memorization is a claim you can measure: compare each sample with its nearest
+        training image (lesson 4). And an overfitted model can memorize, so a reply that says
+        memorization is impossible is wrong too."""),
+    "Q8": Question("A", test="q8_different_network",
+                   title="does generation need a different kind of network?", explanation="""
+        A decoder is built from the layers you already know and trained with a loss, backpropagation
+        and an optimizer. It is not a classifier run backwards either: a classifier discards most of
+        what an image looks like, and transposing its weights cannot bring that back. What changes
+        is the output (an image) and the objective."""),
+    "Q9": Question("C", test="q9_just_pca", title="is a latent space just PCA?", explanation="""
+        PCA is the linear special case: a linear autoencoder trained with squared error spans the
+        same subspace as the top principal components. Non-linear encoders and decoders can follow
+        curved structure in the data. So the two are related but not the same, and the accurate
+        reply says neither 'identical' nor 'unrelated'."""),
+    "Q10": Question("B", test="q10_vae_vs_autoencoder", title="is a VAE just an autoencoder?", explanation="""
+        The difference is in how a VAE is trained: its encoder outputs a distribution (mu, logvar),
+        the code is sampled from it, and a KL term pulls every such distribution towards N(0, I).
+        That is why codes drawn from N(0, I) decode to images in a VAE and not in a plain
+        autoencoder. The size of the latent space is not the point."""),
 }
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _check_answer(student, name: str) -> None:
-    check_answer(student, QUESTIONS, name, "concept_check.py")
 
 
 def _sample(student, probs: torch.Tensor, n: int, what: str, **kwargs) -> torch.Tensor:
@@ -141,54 +141,7 @@ def _check_frequencies(draws: torch.Tensor, probs: torch.Tensor, what: str) -> N
 # --------------------------------------------------------------------------- task 1.1
 
 
-@graded(points=0.5, task="1.1", name="Q1: what a spam filter models")
-def q1_spam_filter(student, harness):
-    _check_answer(student, "Q1")
-
-
-@graded(points=0.5, task="1.1", name="Q2: what a model that makes new product photos needs")
-def q2_new_photos(student, harness):
-    _check_answer(student, "Q2")
-
-
-@graded(points=0.5, task="1.1", name="Q3: sampling from a classifier's softmax")
-def q3_sample_softmax(student, harness):
-    _check_answer(student, "Q3")
-
-
-@graded(points=0.5, task="1.1", name="Q4: inverse-CDF sampling by hand")
-def q4_inverse_cdf(student, harness):
-    _check_answer(student, "Q4")
-
-
-@graded(points=0.5, task="1.1", name="Q5: how many binary 28x28 images there are")
-def q5_count_images(student, harness):
-    _check_answer(student, "Q5")
-
-
-@graded(points=0.5, task="1.1", name="Q6: sampling pixels independently")
-def q6_independent_pixels(student, harness):
-    _check_answer(student, "Q6")
-
-
-@graded(points=0.5, task="1.1", name="Q7: do generative models memorize?")
-def q7_memorization(student, harness):
-    _check_answer(student, "Q7")
-
-
-@graded(points=0.5, task="1.1", name="Q8: does generation need a different kind of network?")
-def q8_different_network(student, harness):
-    _check_answer(student, "Q8")
-
-
-@graded(points=0.5, task="1.1", name="Q9: is a latent space just PCA?")
-def q9_just_pca(student, harness):
-    _check_answer(student, "Q9")
-
-
-@graded(points=0.5, task="1.1", name="Q10: is a VAE just an autoencoder?")
-def q10_vae_vs_autoencoder(student, harness):
-    _check_answer(student, "Q10")
+globals().update(graded_questions(QUESTIONS, task="1.1", points=0.5, filename="concept_check.py"))
 
 
 # --------------------------------------------------------------------------- task 1.2

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from autograder.concepts import Question, check_answer
+from autograder.concepts import Question, graded_questions
 from autograder.suite import graded, shared
 from autograder.suites.crosscheck import expect_replayed, expect_true_gradient, replay_adam_epoch
 from autograder.suites.subset import subset
@@ -728,38 +728,23 @@ def pca_reconstruct_exact_full_rank(student, harness):
 # --------------------------------------------------------------------------- 2.9 concept questions
 
 QUESTIONS: dict[str, Question] = {
-    "Q1": Question("A", (
-        "Look at the layers: Conv2d, BatchNorm2d, ReLU, Linear, trained with a loss, "
-        "backpropagation and Adam, all from the classifier. What changed is the target: the image "
-        "itself instead of a label, so the last layer outputs a code and a decoder rebuilds the "
-        "pixels. Nothing about it needs pretrained weights, and convolutions work in both directions.")),
-    "Q2": Question("D", (
-        "Reconstruction error only says how much gets through. A code larger than the image "
-        "needs no summary at all: the network can copy the pixels, so a low error says nothing "
-        "about what it learned. The bottleneck is what forces a compact description of what "
-        "images have in common.")),
-    "Q3": Question("B", (
-        "PCA keeps the mean and the best flat (linear) subspace of the given size; no linear "
-        "method with 32 numbers can do better under squared error. The autoencoder wins because "
-        "its encoder and decoder are non-linear and can follow the curved set of real images. "
-        "Both were scored on held-out images neither had seen.")),
+    "Q1": Question("A", test="concept_q1",
+                   title="what the encoder's layers say about generative models", explanation="""
+        Look at the layers: Conv2d, BatchNorm2d, ReLU, Linear, trained with a loss, backpropagation
+        and Adam, all from the classifier. What changed is the target: the image itself instead of a
+        label, so the last layer outputs a code and a decoder rebuilds the pixels. Nothing about it
+        needs pretrained weights, and convolutions work in both directions."""),
+    "Q2": Question("D", test="concept_q2",
+                   title="why the overcomplete autoencoder's low error proves little", explanation="""
+        Reconstruction error only says how much gets through. A code larger than the image needs no
+        summary at all: the network can copy the pixels, so a low error says nothing about what it
+        learned. The bottleneck is what forces a compact description of what images have in common."""),
+    "Q3": Question("B", test="concept_q3", title="why the autoencoder beats PCA at equal size", explanation="""
+        PCA keeps the mean and the best flat (linear) subspace of the given size; no linear method
+        with 32 numbers can do better under squared error. The autoencoder wins because its encoder
+        and decoder are non-linear and can follow the curved set of real images. Both were scored on
+        held-out images neither had seen."""),
 }
 
 
-def _check_answer(student, name: str) -> None:
-    check_answer(student, QUESTIONS, name, "autoencoder.py")
-
-
-@graded(points=1, task="2.9", name="Q1: what the encoder's layers say about generative models")
-def concept_q1(student, harness):
-    _check_answer(student, "Q1")
-
-
-@graded(points=1, task="2.9", name="Q2: why the overcomplete autoencoder's low error proves little")
-def concept_q2(student, harness):
-    _check_answer(student, "Q2")
-
-
-@graded(points=1, task="2.9", name="Q3: why the autoencoder beats PCA at equal size")
-def concept_q3(student, harness):
-    _check_answer(student, "Q3")
+globals().update(graded_questions(QUESTIONS, task="2.9", points=1, filename="autoencoder.py"))

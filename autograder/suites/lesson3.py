@@ -14,7 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from autograder.concepts import Question, check_answer
+from autograder.concepts import Question, graded_questions
 from autograder.suite import graded
 from autograder.suites.crosscheck import (expect_called_without_gradients, expect_replayed,
                                          expect_true_gradient, replay_adam_epoch)
@@ -960,38 +960,23 @@ def importance_log_px_on_student_vae(student, harness):
 # --------------------------------------------------------------------------- 3.9 concept questions
 
 QUESTIONS: dict[str, Question] = {
-    "Q1": Question("C", (
-        "An autoencoder's training never says where codes should lie, so its codes sit in a few "
-        "clumps with gaps, and N(0, I) draws land in places its decoder never saw. The VAE's KL "
-        "term pulls every image's Gaussian towards N(0, I), so the region the prior samples from "
-        "is the region the decoder was trained on. Depth, memorization or code length are not it.")),
-    "Q2": Question("A", (
-        "ELBO stands for evidence lower bound: the evidence is log p(x), and "
-        "log p(x) = ELBO + KL(q(z|x) || p(z|x)). A KL divergence is never negative, so the ELBO is "
-        "at most log p(x), and equal only when the encoder matches the true posterior, which a "
-        "Gaussian encoder rarely does exactly. The KL to the prior is one of the ELBO's two terms.")),
-    "Q3": Question("D", (
-        "Both ways draw from the same N(mu, sigma^2). The difference is for backpropagation: a "
-        "sampler's output has no gradient with respect to mu and sigma, while mu + sigma * eps is "
-        "ordinary arithmetic on them, with all the randomness in eps, which needs no gradient. "
-        "Training stays random and the KL term stays in the loss.")),
+    "Q1": Question("C", test="concept_q1",
+                   title="why N(0, I) codes decode to clothes in a VAE and not in an autoencoder", explanation="""
+        An autoencoder's training never says where codes should lie, so its codes sit in a few
+        clumps with gaps, and N(0, I) draws land in places its decoder never saw. The VAE's KL term
+        pulls every image's Gaussian towards N(0, I), so the region the prior samples from is the
+        region the decoder was trained on. Depth, memorization or code length are not it."""),
+    "Q2": Question("A", test="concept_q2", title="what an ELBO says about log p(x)", explanation="""
+        ELBO stands for evidence lower bound: the evidence is log p(x), and log p(x) = ELBO +
+        KL(q(z|x) || p(z|x)). A KL divergence is never negative, so the ELBO is at most log p(x),
+        and equal only when the encoder matches the true posterior, which a Gaussian encoder rarely
+        does exactly. The KL to the prior is one of the ELBO's two terms."""),
+    "Q3": Question("D", test="concept_q3", title="what the reparameterization trick is for", explanation="""
+        Both ways draw from the same N(mu, sigma^2). The difference is for backpropagation: a
+        sampler's output has no gradient with respect to mu and sigma, while mu + sigma * eps is
+        ordinary arithmetic on them, with all the randomness in eps, which needs no gradient.
+        Training stays random and the KL term stays in the loss."""),
 }
 
 
-def _check_answer(student, name: str) -> None:
-    check_answer(student, QUESTIONS, name, "vae.py")
-
-
-@graded(points=1, task="3.9", name="Q1: why N(0, I) codes decode to clothes in a VAE and not in an autoencoder")
-def concept_q1(student, harness):
-    _check_answer(student, "Q1")
-
-
-@graded(points=1, task="3.9", name="Q2: what an ELBO says about log p(x)")
-def concept_q2(student, harness):
-    _check_answer(student, "Q2")
-
-
-@graded(points=1, task="3.9", name="Q3: what the reparameterization trick is for")
-def concept_q3(student, harness):
-    _check_answer(student, "Q3")
+globals().update(graded_questions(QUESTIONS, task="3.9", points=1, filename="vae.py"))

@@ -16,7 +16,7 @@ import torch
 
 from autograder.suite import graded
 from autograder.suites.crosscheck import expect_called_without_gradients
-from autograder.concepts import Question, check_answer
+from autograder.concepts import Question, graded_questions
 from autograder.suites.subset import subset
 from coursekit.testing import EXACT, LOOSE, assert_close, expect_tensor, raises
 
@@ -623,51 +623,37 @@ def attribute_effect_with_control(student, harness):
 
 
 # --------------------------------------------------------------------------- 4.11 concept questions
-# The answer key, as in lesson 1 (whose checker these tests share): a wrong answer gets the
+# The answer key and its tests, as in lesson 1 (autograder/concepts.py): a wrong answer gets the
 # idea behind the question, never the letter. They run before the slower projection tests, so a
 # submission whose UMAP is slow does not lose them to the lesson's time limit.
 
 QUESTIONS: dict[str, Question] = {
-    "Q1": Question("C", (
-        "Each of z0, z1 has squared norm about d = 64, and two prior draws are almost orthogonal, so "
-        "‖(z0 + z1)/2‖² ≈ (64 + 64)/4 = 32: the midpoint has norm about √32 ≈ 5.7, well inside the "
-        "shell of radius ≈ 8 where prior codes (and so the training codes) lie. That is why slerp, "
-        "which keeps the norm, is the better road.")),
-    "Q2": Question("A", (
-        "A split at the overall median would mostly separate big garments (coats) from small ones "
-        "(sandals), and the vector would turn one class into another. Splitting within each class "
-        "puts half of every class on each side, so what the classes share averages out and only "
-        "'more ink' is left.")),
-    "Q3": Question("D", (
-        "Real test images, which the model never saw, set the baseline: new images from the same "
-        "distribution sit at some typical distance from their nearest training image. Samples at "
-        "that distance are new images; a copying model would put its samples at distance close to 0.")),
-    "Q4": Question("B", (
-        "With a pixel-wise loss, the best prediction for a code that does not pin down a detail "
-        "(exactly where an edge falls, which print a shirt has) is the average of all the images "
-        "that share the code, and an average of sharp images is a blurred one. Diffusion models "
-        "avoid this by committing to details a little at a time.")),
+    "Q1": Question("C", test="q1_midpoint_norm",
+                   title="the norm of a straight-line midpoint between prior draws", explanation="""
+        Each of z0, z1 has squared norm about d = 64, and two prior draws are almost orthogonal, so
+        ‖(z0 + z1)/2‖² ≈ (64 + 64)/4 = 32: the midpoint has norm about √32 ≈ 5.7, well inside the
+        shell of radius ≈ 8 where prior codes (and so the training codes) lie. That is why slerp,
+        which keeps the norm, is the better road."""),
+    "Q2": Question("A", test="q2_within_class_mask",
+                   title="why the ink mask is split within each class", explanation="""
+        A split at the overall median would mostly separate big garments (coats) from small ones
+        (sandals), and the vector would turn one class into another. Splitting within each class
+        puts half of every class on each side, so what the classes share averages out and only 'more
+        ink' is left."""),
+    "Q3": Question("D", test="q3_memorization_check",
+                   title="reading the nearest-neighbour check for memorization", explanation="""
+        Real test images, which the model never saw, set the baseline: new images from the same
+        distribution sit at some typical distance from their nearest training image. Samples at that
+        distance are new images; a copying model would put its samples at distance close to 0."""),
+    "Q4": Question("B", test="q4_blurry_samples", title="why VAE samples are blurry", explanation="""
+        With a pixel-wise loss, the best prediction for a code that does not pin down a detail
+        (exactly where an edge falls, which print a shirt has) is the average of all the images that
+        share the code, and an average of sharp images is a blurred one. Diffusion models avoid this
+        by committing to details a little at a time."""),
 }
 
 
-@graded(points=0.5, task="4.11", name="Q1: the norm of a straight-line midpoint between prior draws")
-def q1_midpoint_norm(student, harness):
-    check_answer(student, QUESTIONS, "Q1", "latent.py")
-
-
-@graded(points=0.5, task="4.11", name="Q2: why the ink mask is split within each class")
-def q2_within_class_mask(student, harness):
-    check_answer(student, QUESTIONS, "Q2", "latent.py")
-
-
-@graded(points=0.5, task="4.11", name="Q3: reading the nearest-neighbour check for memorization")
-def q3_memorization_check(student, harness):
-    check_answer(student, QUESTIONS, "Q3", "latent.py")
-
-
-@graded(points=0.5, task="4.11", name="Q4: why VAE samples are blurry")
-def q4_blurry_samples(student, harness):
-    check_answer(student, QUESTIONS, "Q4", "latent.py")
+globals().update(graded_questions(QUESTIONS, task="4.11", points=0.5, filename="latent.py"))
 
 
 # --------------------------------------------------------------------------- 4.8 nearest_neighbors

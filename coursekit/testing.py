@@ -20,7 +20,7 @@ import math
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Mapping
 
 import torch
 
@@ -138,6 +138,16 @@ def expect_tensor(value: Any, shape: tuple[int, ...] | None = None, dtype: torch
     return value
 
 
+def expect_pixels(images: torch.Tensor, what: str) -> None:
+    """Check that ``images`` (a tensor of any shape) hold pixel values in [0, 1], as the data
+    does and as a decoder ending in a sigmoid gives."""
+    low, high = float(images.min()), float(images.max())
+    assert low >= 0.0 and high <= 1.0, (
+        f"{what} should lie in [0, 1] like the images, but they range over [{low:.3g}, {high:.3g}]. "
+        "Is the decoder missing its final sigmoid? (A ReLU or nothing at the end leaves the values "
+        "unbounded.)")
+
+
 def expect_scalar(value: Any, what: str = "the result") -> float:
     """Check that ``value`` is a 0-d tensor or a Python number with a finite value; return it as float."""
     if isinstance(value, torch.Tensor):
@@ -179,6 +189,28 @@ def assert_close(actual: Any, expected: torch.Tensor, what: str, hint: str = "",
             message = (f"{what}: expected shape {tuple(expected.shape)}, got shape "
                        f"{tuple(actual_t.shape)}.") + (f" {hint}" if hint else "")
         raise AssertionError(message) from None
+
+
+def diagnose(actual: Any, mistakes: Mapping[str, Any] | Iterable[tuple[str, Any]],
+             tol: dict[str, float] = DIAGNOSIS) -> str:
+    """Which known mistake gives ``actual``: the explanation of the first one whose result it
+    equals within ``tol``, or "" when none does.
+
+    ``mistakes`` maps an explanation for the student to what that mistake returns (a tensor of
+    any shape, or a number), as a dict or as (explanation, result) pairs when two results share
+    one explanation; a result of None is skipped (a mistake that cannot be told apart in this
+    case). A result of another shape than ``actual`` never matches; values compare in float64.
+    """
+    if isinstance(actual, bool) or not isinstance(actual, (torch.Tensor, int, float)):
+        return ""
+    actual_t = torch.as_tensor(actual, dtype=torch.float64)
+    for explanation, result in (mistakes.items() if isinstance(mistakes, Mapping) else mistakes):
+        if result is None:
+            continue
+        result_t = torch.as_tensor(result, dtype=torch.float64)
+        if result_t.shape == actual_t.shape and bool(torch.allclose(actual_t, result_t, **tol)):
+            return explanation
+    return ""
 
 
 def _short(t: torch.Tensor) -> str:

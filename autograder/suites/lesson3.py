@@ -19,8 +19,8 @@ from autograder.suite import graded
 from autograder.suites.crosscheck import (expect_called_without_gradients, expect_replayed,
                                          expect_true_gradient, replay_adam_epoch)
 from autograder.suites.subset import subset
-from coursekit.testing import (DIAGNOSIS, EXACT, EXACT_RELATIVE, LOOSE, assert_close, expect_scalar,
-                               expect_tensor, is_close)
+from coursekit.testing import (EXACT, EXACT_RELATIVE, LOOSE, assert_close, diagnose, expect_pixels,
+                               expect_scalar, expect_tensor, is_close)
 
 # Statistical checks: sample sizes and tolerances, in one place. With DRAWS draws the standard
 # error of a mean is sigma / 141 and of a standard deviation about 0.5 % of it, so these bounds
@@ -100,26 +100,17 @@ def _kl_mistakes(mu: torch.Tensor, logvar: torch.Tensor) -> dict[str, torch.Tens
     }
 
 
-def _matches(actual: torch.Tensor, candidate: torch.Tensor) -> bool:
-    actual = torch.as_tensor(actual).float()
-    candidate = torch.as_tensor(candidate).float()
-    if actual.shape != candidate.shape:
-        return False
-    return bool(torch.allclose(actual, candidate, **DIAGNOSIS))
-
-
-def _diagnose(actual, mistakes: dict[str, torch.Tensor]) -> str:
-    for explanation, candidate in mistakes.items():
-        if _matches(actual, candidate):
-            return "Likely cause: " + explanation
-    return ""
+def _likely_cause(actual, mistakes: dict[str, torch.Tensor]) -> str:
+    """"Likely cause: " and the first of ``mistakes`` that gives ``actual`` (see diagnose), or ""."""
+    found = diagnose(actual, mistakes)
+    return "Likely cause: " + found if found else ""
 
 
 def _student_kl(student, mu: torch.Tensor, logvar: torch.Tensor, what: str) -> torch.Tensor:
     value = student.kl_divergence(mu, logvar)
     assert isinstance(value, torch.Tensor), f"{what} should be a torch.Tensor, but it is a {type(value).__name__}."
     if tuple(value.shape) != (mu.shape[0],):
-        hint = _diagnose(value, _kl_mistakes(mu, logvar))
+        hint = _likely_cause(value, _kl_mistakes(mu, logvar))
         raise AssertionError(
             f"{what} should have shape ({mu.shape[0]},): one KL value per image, summed over the "
             f"latent dims only (dim=1), but it has shape {tuple(value.shape)}. {hint}".strip())
@@ -224,11 +215,7 @@ def decoder_shape_and_range(student, harness):
     for latent_dim, batch in SHAPES:
         x_hat = student.Decoder(latent_dim)(torch.randn(batch, latent_dim) * 5)
         expect_tensor(x_hat, (batch, 1, 28, 28), torch.float32, what=f"Decoder({latent_dim}) output")
-        low, high = float(x_hat.min()), float(x_hat.max())
-        assert low >= 0.0 and high <= 1.0, (
-            f"Decoder outputs should lie in [0, 1] like the images (they are pixel probabilities "
-            f"for the binary cross-entropy), but they range over [{low:.3g}, {high:.3g}]. "
-            "Did you forget the final sigmoid?")
+        expect_pixels(x_hat, f"Decoder({latent_dim}) outputs (pixel probabilities for the binary cross-entropy)")
 
 
 # --------------------------------------------------------------------------- 3.3 reparameterize
@@ -338,12 +325,10 @@ def reparameterize_gradients(student, harness):
                  hint="z = mu + σ·eps, so each z moves one-for-one with its mu. Only eps may be "
                       "random, and eps must not depend on mu nor carry a gradient.", **EXACT)
     expected = 0.5 * (z - mu)
-    if _matches(grad_logvar, z - mu):
-        hint = LOGVAR_HINT + " (dz/dlogvar came out as z − mu instead of 0.5·(z − mu).)"
-    else:
-        hint = ("With σ = exp(0.5·logvar), dz/dlogvar = 0.5·σ·eps = 0.5·(z − mu). The noise eps must "
-                "be drawn outside the network (torch.randn_like) and carry no gradient; "
-                + LOGVAR_HINT)
+    hint = diagnose(grad_logvar, {
+        LOGVAR_HINT + " (dz/dlogvar came out as z − mu instead of 0.5·(z − mu).)": z - mu,
+    }) or ("With σ = exp(0.5·logvar), dz/dlogvar = 0.5·σ·eps = 0.5·(z − mu). The noise eps must "
+           "be drawn outside the network (torch.randn_like) and carry no gradient; " + LOGVAR_HINT)
     assert_close(grad_logvar, expected, "dz/dlogvar for the z that was returned", hint=hint, **LOOSE)
 
 
@@ -373,7 +358,7 @@ def kl_closed_form_cases(student, harness):
     for what, mu, logvar in cases:
         kl = _student_kl(student, mu, logvar, f"kl_divergence for {what}")
         assert_close(kl, _kl(mu, logvar), f"kl_divergence for {what}",
-                     hint=_diagnose(kl, _kl_mistakes(mu, logvar))
+                     hint=_likely_cause(kl, _kl_mistakes(mu, logvar))
                      or "The formula is −0.5·Σ over the latent dims of (1 + logvar − mu² − exp(logvar)).",
                      **EXACT)
 
@@ -398,7 +383,7 @@ def kl_matches_torch_distributions(student, harness):
     expected = kl_divergence(Normal(mu, torch.exp(0.5 * logvar)), Normal(torch.zeros(7), torch.ones(7))).sum(-1)
     kl = _student_kl(student, mu, logvar, "kl_divergence on random mu, logvar")
     assert_close(kl, expected, "kl_divergence compared with torch.distributions.kl_divergence",
-                 hint=_diagnose(kl, _kl_mistakes(mu, logvar)), **LOOSE)
+                 hint=_likely_cause(kl, _kl_mistakes(mu, logvar)), **LOOSE)
     assert bool((kl >= -1e-5).all()), "KL divergences are never negative: check the sign."
 
 
@@ -439,7 +424,7 @@ def vae_loss_reconstruction_term(student, harness):
     expected = _bce(x_hat, x).mean()
     assert_close(recon, expected, "recon (binary cross-entropy, summed over each image's 784 pixels, "
                                   "averaged over a batch of 3)",
-                 hint=_diagnose(recon, _recon_mistakes(x_hat, x))
+                 hint=_likely_cause(recon, _recon_mistakes(x_hat, x))
                  or "Use F.binary_cross_entropy(x_hat, x, reduction=\"sum\") / batch size.", **LOOSE)
 
 
@@ -455,7 +440,7 @@ def vae_loss_kl_term_and_beta(student, harness):
         expect_scalar(loss, "loss")
         per_image = _kl(mu, logvar)
         assert_close(kl, kl_expected, f"kl returned by vae_loss (beta = {beta})",
-                     hint=_diagnose(kl, {
+                     hint=_likely_cause(kl, {
                          "kl is summed over the batch: it should be the batch mean of "
                          "kl_divergence (nats per image, like recon).": per_image.sum(),
                          "kl is beta·KL: return the plain KL as the third value, and weigh it by "
@@ -471,7 +456,7 @@ def vae_loss_kl_term_and_beta(student, harness):
             "The loss is recon − beta·kl: the KL term must be added (KL sign).": recon_expected - beta * kl_expected,
         }
         assert_close(loss, recon_expected + beta * kl_expected, f"loss returned by vae_loss with beta = {beta}",
-                     hint=_diagnose(loss, mistakes) or "loss = recon + beta·kl.", **LOOSE)
+                     hint=_likely_cause(loss, mistakes) or "loss = recon + beta·kl.", **LOOSE)
 
 
 # --------------------------------------------------------------------------- 3.6 VAE
@@ -488,8 +473,7 @@ def vae_forward_shapes(student, harness):
         expect_tensor(x_hat, (batch, 1, 28, 28), torch.float32, what=f"x_hat from {what}")
         expect_tensor(mu, (batch, latent_dim), torch.float32, what=f"mu from {what}")
         expect_tensor(logvar, (batch, latent_dim), torch.float32, what=f"logvar from {what}")
-        assert float(x_hat.min()) >= 0.0 and float(x_hat.max()) <= 1.0, (
-            "x_hat should lie in [0, 1]: did you forget the decoder's final sigmoid?")
+        expect_pixels(x_hat, f"x_hat from {what}")
     vae = student.VAE()
     assert vae.latent_dim == 16, f"VAE() should default to latent_dim = 16, not {vae.latent_dim!r}."
 
@@ -530,8 +514,7 @@ def vae_sample_from_prior(student, harness):
     rec = harness.lesson3.record_submodule(vae, "decoder")
     images = vae.sample(PRIOR_DRAWS)
     expect_tensor(images, (PRIOR_DRAWS, 1, 28, 28), torch.float32, what=f"VAE.sample({PRIOR_DRAWS})")
-    assert float(images.min()) >= 0.0 and float(images.max()) <= 1.0, (
-        "Samples should be images with values in [0, 1] (the decoder's sigmoid output).")
+    expect_pixels(images, f"The samples of VAE.sample({PRIOR_DRAWS})")
     inputs = harness.recorded(rec)["inputs"]
     assert inputs, "VAE.sample never called self.decoder: decode z ~ N(0, I) with self.decoder."
     inputs = [expect_tensor(t, what="the decoder's input in VAE.sample") for t in inputs]
@@ -664,15 +647,13 @@ def train_epoch_steps_and_mean_loss(student, harness):
     if is_close(value, expected, EXACT):
         _expect_one_step_per_batch(student, harness, images)
         return
-    if is_close(value, sum(own), EXACT_RELATIVE):
-        why = "about 4 times the mean batch loss: return the mean of the batch losses, not their sum."
-    elif is_close(value, own[-1], EXACT_RELATIVE):
-        why = "the last batch's loss: average over all batches."
-    elif is_close(value, expected * 16, EXACT_RELATIVE) or is_close(value, sum(own) * 16, EXACT_RELATIVE):
-        why = "scaled by the batch size: the mean batch loss is the average of loss.item()."
-    else:
-        why = ("not the mean of the batch losses. Start the running total at 0, add loss.item() once "
-               "per batch, and divide by the number of batches.")
+    scaled = "scaled by the batch size: the mean batch loss is the average of loss.item()."
+    why = diagnose(value, [
+        ("about 4 times the mean batch loss: return the mean of the batch losses, not their sum.", sum(own)),
+        ("the last batch's loss: average over all batches.", own[-1]),
+        (scaled, expected * 16), (scaled, sum(own) * 16),
+    ], EXACT_RELATIVE) or ("not the mean of the batch losses. Start the running total at 0, add "
+                           "loss.item() once per batch, and divide by the number of batches.")
     raise AssertionError(
         f"On a fixed model (learning rate 0) whose 4 batch losses under your vae_loss are "
         + ", ".join(f"{v:.4f}" for v in own) + f" (mean {expected:.4f}), train_epoch returned "
@@ -889,7 +870,7 @@ def gaussian_log_density_values(student, harness):
                 f"gaussian_log_density for {what} should have shape {tuple(expected.shape)} (one "
                 f"log-density per z, summed over the last dim), but it has {tuple(value.shape)}.")
         assert_close(value, expected, f"gaussian_log_density for {what}",
-                     hint=_diagnose(value, _log_normal_mistakes(z, mu, logvar))
+                     hint=_likely_cause(value, _log_normal_mistakes(z, mu, logvar))
                      or "log N(z; mu, σ²) = −0.5·Σ(log 2π + logvar + (z − mu)²/exp(logvar)).", **LOOSE)
 
 

@@ -18,7 +18,7 @@ from autograder.suite import graded
 from autograder.suites.crosscheck import expect_called_without_gradients
 from autograder.concepts import Question, graded_questions
 from autograder.suites.subset import subset
-from coursekit.testing import EXACT, LOOSE, assert_close, expect_tensor, raises
+from coursekit.testing import EXACT, LOOSE, assert_close, diagnose, expect_tensor, raises
 
 # Statistical checks allow this many standard errors: a correct sampler fails one of the
 # checks below with probability well under 1e-5.
@@ -41,6 +41,18 @@ def _close(actual: Any, expected: torch.Tensor, tol: dict[str, float] = LOOSE) -
     if not isinstance(actual, torch.Tensor) or tuple(actual.shape) != tuple(expected.shape):
         return False
     return bool(torch.allclose(actual.double(), expected.double(), rtol=tol["rtol"], atol=tol["atol"]))
+
+
+def _expect_values(actual: Any, expected: torch.Tensor, what: str, hint: str,
+                   mistakes: dict[str, torch.Tensor | None]) -> None:
+    """``actual`` must equal ``expected`` (LOOSE). If not, the message is the first of ``mistakes``
+    (explanation: what that mistake gives, see diagnose) that ``actual`` equals, else the
+    difference and ``hint``."""
+    if _close(actual, expected):
+        return
+    if mistake := diagnose(actual, mistakes, LOOSE):
+        raise AssertionError(mistake)
+    assert_close(actual, expected, what, hint=hint, **LOOSE)
 
 
 def _check_standard_normal(z: torch.Tensor, what: str, mistake: str) -> None:
@@ -90,13 +102,24 @@ def _lerp64(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor
     return (1 - t) * z0.double() + t * z1.double()
 
 
+def _short_t(steps: int) -> torch.Tensor:
+    """The weights of the usual off-by-one, linspace(0, 1, steps + 1)[:-1]: 1/steps apart, never 1."""
+    return torch.linspace(0, 1, steps + 1, dtype=torch.float64)[:-1]
+
+
+def _angle64(z0: torch.Tensor, z1: torch.Tensor) -> float:
+    """The angle Ω between two codes, in radians."""
+    a, b = z0.double(), z1.double()
+    return math.acos(max(-1.0, min(1.0, float(a @ b / (a.norm() * b.norm())))))
+
+
 def _slerp64(z0: torch.Tensor, z1: torch.Tensor, steps: int, omega: float | None = None,
              t: torch.Tensor | None = None) -> torch.Tensor:
     """The spherical formula in float64 (``omega`` and ``t`` override the angle and the weights,
     to model mistakes)."""
     a, b = z0.double(), z1.double()
     if omega is None:
-        omega = math.acos(max(-1.0, min(1.0, float(a @ b / (a.norm() * b.norm())))))
+        omega = _angle64(z0, z1)
     if t is None:
         t = torch.linspace(0, 1, steps, dtype=torch.float64)
     t = t.double().unsqueeze(1)
@@ -113,10 +136,12 @@ def _expect_path(path: Any, steps: int, dim: int, what: str) -> torch.Tensor:
 
 
 def _expect_endpoints(path: torch.Tensor, z0: torch.Tensor, z1: torch.Tensor, what: str) -> None:
-    if not _close(z0, z1, EXACT) and _close(path[0], z1, EXACT) and _close(path[-1], z0, EXACT):
-        raise AssertionError(f"{what} runs backwards: row 0 is z1 and the last row is z0. "
-                             "Row i should be (1 − t_i)·z0 + t_i·z1 with t going from 0 to 1, "
-                             "so the path starts at z0; the weights of z0 and z1 are swapped.")
+    if mistake := diagnose(torch.stack([path[0], path[-1]]), {
+        f"{what} runs backwards: row 0 is z1 and the last row is z0. Row i should be "
+        "(1 − t_i)·z0 + t_i·z1 with t going from 0 to 1, so the path starts at z0; the weights of "
+        "z0 and z1 are swapped.": None if _close(z0, z1, EXACT) else torch.stack([z1, z0]),
+    }, EXACT):
+        raise AssertionError(mistake)
     assert_close(path[0], z0, f"{what}, row 0 (the start endpoint)",
                  hint="The path must start exactly at z0 (t = 0).", **EXACT)
     assert_close(path[-1], z1, f"{what}, last row (the end endpoint)",
@@ -149,11 +174,12 @@ def _expect_neighbors(result: Any, samples: torch.Tensor, dataset: torch.Tensor,
         f"over [{int(indices.min())}, {int(indices.max())}].")
     dist, best = _nearest64(samples, dataset)
     true_index = dist.argmin(dim=1)
-    if _close(distances, best ** 2, NEIGHBOR_TOL) and not _close(distances, best, NEIGHBOR_TOL):
-        raise AssertionError(
-            f"{what}: the distances are the squared Euclidean distances (e.g. {float(distances[0]):.4g} "
-            f"instead of {float(best[0]):.4g}). The result should be the Euclidean distance itself: "
-            "take the square root (clamped at 0) of the squared distance.")
+    if not _close(distances, best, NEIGHBOR_TOL) and (mistake := diagnose(distances, {
+        f"{what}: the distances are the squared Euclidean distances (e.g. {float(distances[0]):.4g} "
+        f"instead of {float(best[0]):.4g}). The result should be the Euclidean distance itself: "
+        "take the square root (clamped at 0) of the squared distance.": best ** 2,
+    }, NEIGHBOR_TOL)):
+        raise AssertionError(mistake)
     chosen = dist.gather(1, indices.reshape(-1, 1)).squeeze(1)  # true distance of the returned index
     wrong = ~torch.isclose(chosen, best, rtol=NEIGHBOR_TOL["rtol"], atol=NEIGHBOR_TOL["atol"])
     if bool(wrong.any()):
@@ -275,9 +301,9 @@ def encode_mean_returns_mu(student, harness):
     expect_tensor(mu, (batch, latent_dim), torch.float32, what=f"encode_mean on {batch} images")
     flat = images.reshape(batch, -1).double()
     expected_mu, expected_logvar = flat @ w_mu.double().T, flat @ w_logvar.double().T
-    assert not _close(mu, expected_logvar), (
-        "encode_mean returned logvar, the second element of the encoder's (mu, logvar): the "
-        "posterior mean is the first.")
+    mistake = diagnose(mu, {"encode_mean returned logvar, the second element of the encoder's (mu, logvar): "
+                            "the posterior mean is the first.": expected_logvar}, LOOSE)
+    assert not mistake, mistake
     again = student.encode_mean(encoder, images)
     assert torch.equal(mu, again), (
         "encode_mean gave different codes for the same images on two calls: it returns a random "
@@ -303,18 +329,13 @@ def interpolate_rows(student, harness):
         z0, z1 = torch.randn(dim), torch.randn(dim)
         what = f"interpolate(z0, z1, steps={steps})"
         path = _expect_path(student.interpolate(z0, z1, steps), steps, dim, what)
-        t = torch.linspace(0, 1, steps, dtype=torch.float64)
-        expected = _lerp64(z0, z1, t)
-        if _close(path, expected):
-            _expect_endpoints(path, z0, z1, what)
-            continue
         _expect_endpoints(path, z0, z1, what)
-        if _close(path, _lerp64(z0, z1, torch.linspace(0, 1, steps + 1, dtype=torch.float64)[:-1])):
-            raise AssertionError(f"{what}: the rows are 1/steps apart and never reach z1: an off-by-one. "
-                                 "Use t = torch.linspace(0, 1, steps) (steps − 1 gaps).")
-        assert_close(path, expected, what, **LOOSE,
-                     hint="Row i should be (1 − t_i)·z0 + t_i·z1 with t = linspace(0, 1, steps): evenly "
-                          "spaced rows from z0 to z1.")
+        _expect_values(path, _lerp64(z0, z1, torch.linspace(0, 1, steps, dtype=torch.float64)), what,
+                       hint="Row i should be (1 − t_i)·z0 + t_i·z1 with t = linspace(0, 1, steps): "
+                            "evenly spaced rows from z0 to z1.",
+                       mistakes={f"{what}: the rows are 1/steps apart and never reach z1: an off-by-one. "
+                                 "Use t = torch.linspace(0, 1, steps) (steps − 1 gaps).":
+                                     _lerp64(z0, z1, _short_t(steps))})
 
 
 # --------------------------------------------------------------------------- 4.5 slerp
@@ -334,35 +355,27 @@ def slerp_formula(student, harness):
         path = _expect_path(student.slerp(z0, z1, steps), steps, len(z0), what)
         _expect_endpoints(path, z0, z1, what)
         expected = _slerp64(z0, z1, steps)
-        if _close(path, expected):
-            continue
-        t = torch.linspace(0, 1, steps, dtype=torch.float64)
-        a, b = z0.double(), z1.double()
-        if _close(path, _lerp64(z0, z1, t)):
-            omega = math.acos(max(-1.0, min(1.0, float(a @ b / (a.norm() * b.norm())))))
-            raise AssertionError(
-                f"{what} is a straight line: this is linear interpolation (lerp), not slerp. Use "
-                "sin((1 − t)Ω)/sin Ω · z0 + sin(tΩ)/sin Ω · z1 with Ω the angle between z0 and z1. "
-                f"(If your code has that formula, its parallel fallback fired although Ω = {omega:.3f} "
-                "rad here, far from 0 and π: is Ω in radians, and cos Ω computed from normalised "
-                "vectors?)")
-        raw = max(-1.0, min(1.0, float(a @ b)))
-        if 0 < math.acos(raw) < math.pi and _close(path, _slerp64(z0, z1, steps, math.acos(raw))):
-            raise AssertionError(
-                f"{what}: Ω was computed from the raw dot product z0·z1, which is not a cosine unless "
-                "the vectors are normalised: cos Ω = z0·z1 / (‖z0‖ ‖z1‖).")
-        omega = math.acos(max(-1.0, min(1.0, float(a @ b / (a.norm() * b.norm())))))
-        short_t = torch.linspace(0, 1, steps + 1, dtype=torch.float64)[:-1]
-        if _close(path[1:-1], _slerp64(z0, z1, steps, t=short_t)[1:-1]):
-            raise AssertionError(f"{what}: the rows are spaced by 1/steps instead of 1/(steps − 1): an "
-                                 "off-by-one in t. Use t = torch.linspace(0, 1, steps).")
+        omega = _angle64(z0, z1)
+        raw_omega = math.acos(max(-1.0, min(1.0, float(z0.double() @ z1.double()))))
         degrees = math.degrees(omega)
-        if abs(math.sin(degrees)) > 1e-6 and _close(path, _slerp64(z0, z1, steps, degrees)):
-            raise AssertionError(f"{what}: Ω was used in degrees; torch.sin expects radians "
-                                 "(torch.acos returns radians: do not convert).")
-        assert_close(path, expected, what, **LOOSE,
-                     hint="Row i should be sin((1 − t_i)Ω)/sin Ω · z0 + sin(t_i Ω)/sin Ω · z1, "
-                          "t = linspace(0, 1, steps), cos Ω = z0·z1 / (‖z0‖ ‖z1‖), Ω in radians.")
+        short = _slerp64(z0, z1, steps, t=_short_t(steps))
+        short[[0, -1]] = expected[[0, -1]]  # the ends passed above: compare the rows between them
+        _expect_values(path, expected, what, hint=(
+            "Row i should be sin((1 − t_i)Ω)/sin Ω · z0 + sin(t_i Ω)/sin Ω · z1, t = linspace(0, 1, "
+            "steps), cos Ω = z0·z1 / (‖z0‖ ‖z1‖), Ω in radians."), mistakes={
+            f"{what} is a straight line: this is linear interpolation (lerp), not slerp. Use "
+            "sin((1 − t)Ω)/sin Ω · z0 + sin(tΩ)/sin Ω · z1 with Ω the angle between z0 and z1. "
+            f"(If your code has that formula, its parallel fallback fired although Ω = {omega:.3f} "
+            "rad here, far from 0 and π: is Ω in radians, and cos Ω computed from normalised "
+            "vectors?)": _lerp64(z0, z1, torch.linspace(0, 1, steps, dtype=torch.float64)),
+            f"{what}: Ω was computed from the raw dot product z0·z1, which is not a cosine unless "
+            "the vectors are normalised: cos Ω = z0·z1 / (‖z0‖ ‖z1‖).":
+                _slerp64(z0, z1, steps, raw_omega) if 0 < raw_omega < math.pi else None,
+            f"{what}: the rows are spaced by 1/steps instead of 1/(steps − 1): an off-by-one in t. "
+            "Use t = torch.linspace(0, 1, steps).": short,
+            f"{what}: Ω was used in degrees; torch.sin expects radians (torch.acos returns radians: "
+            "do not convert).": _slerp64(z0, z1, steps, degrees) if abs(math.sin(degrees)) > 1e-6 else None,
+        })
 
 
 @graded(points=1, task="4.5", name="slerp keeps the norm of equal-norm codes and moves at constant angular speed")
@@ -439,22 +452,18 @@ def _expect_attribute_vector(vector: Any, latents: torch.Tensor, mask: torch.Ten
     lat = latents.double()
     with_attr, without = lat[mask], lat[~mask]
     expected = with_attr.mean(dim=0) - without.mean(dim=0)
-    if _close(vector, expected):
-        return
-    if _close(vector, -expected):
-        raise AssertionError(f"{what} points the wrong way: it is the mean code without the attribute "
-                             "minus the mean code with it. The vector goes from 'without' to 'with': "
-                             "latents[mask].mean(dim=0) − latents[~mask].mean(dim=0).")
-    if _close(vector, with_attr.sum(dim=0) - without.sum(dim=0)):
-        raise AssertionError(f"{what} uses sums rather than means: the groups have different sizes "
-                             f"({len(with_attr)} and {len(without)}), so sums mostly measure the group "
-                             "sizes. Average each group's latents with .mean(dim=0).")
-    if _close(vector, with_attr.mean(dim=0) - lat.mean(dim=0)):
-        raise AssertionError(f"{what} subtracts the mean of *all* codes, which includes the items with "
-                             "the attribute: subtract the mean of the items without it, latents[~mask].")
-    assert_close(vector, expected, what, **LOOSE,
-                 hint="Expected the mean latent of the items with the attribute (mask True) minus the "
-                      "mean latent of the items without it (mask False).")
+    _expect_values(vector, expected, what, hint=(
+        "Expected the mean latent of the items with the attribute (mask True) minus the mean latent "
+        "of the items without it (mask False)."), mistakes={
+        f"{what} points the wrong way: it is the mean code without the attribute minus the mean code "
+        "with it. The vector goes from 'without' to 'with': latents[mask].mean(dim=0) − "
+        "latents[~mask].mean(dim=0).": -expected,
+        f"{what} uses sums rather than means: the groups have different sizes ({len(with_attr)} and "
+        f"{len(without)}), so sums mostly measure the group sizes. Average each group's latents with "
+        ".mean(dim=0).": with_attr.sum(dim=0) - without.sum(dim=0),
+        f"{what} subtracts the mean of *all* codes, which includes the items with the attribute: "
+        "subtract the mean of the items without it, latents[~mask].": with_attr.mean(dim=0) - lat.mean(dim=0),
+    })
 
 
 @graded(points=1, task="4.6", name="attribute_vector is the mean code with the attribute minus the mean code without it")
@@ -541,9 +550,9 @@ def apply_attribute_broadcasts(student, harness):
     z, vector = torch.randn(6, 4), torch.randn(4)
     moved = student.apply_attribute(z, vector, 2.5)
     expect_tensor(moved, (6, 4), torch.float32, what="apply_attribute(z of shape (6, 4), vector (4,), 2.5)")
-    if _close(moved, z + vector):
-        raise AssertionError("apply_attribute ignores strength: with strength=2.5 the codes should "
-                             "move by 2.5·vector, not by vector.")
+    mistake = diagnose(moved, {"apply_attribute ignores strength: with strength=2.5 the codes should "
+                               "move by 2.5·vector, not by vector.": z + vector}, LOOSE)
+    assert not mistake, mistake
     assert_close(moved, z + 2.5 * vector, "apply_attribute(z, vector, 2.5)", **LOOSE,
                  hint="Expected z + strength·vector, the vector added to every row of the batch.")
     assert_close(student.apply_attribute(z, vector), z + vector, "apply_attribute(z, vector)", **LOOSE,
@@ -582,11 +591,12 @@ def attribute_effect_with_control(student, harness):
 
     moved = z + strength * vector
     base = ink_of(z)
-    if _close(along, ink_of(moved)) and not _close(along, ink_of(moved) - base):
-        raise AssertionError(f"{what}: 'along' is the ink of the moved images itself, not its change: "
-                             "subtract the ink of the decoded z (the baseline).")
-    if _close(along, ink_of(z + vector) - base) and not _close(along, ink_of(moved) - base):
-        raise AssertionError(f"{what}: 'along' ignores strength: move the codes by strength·vector.")
+    if not _close(along, ink_of(moved) - base) and (mistake := diagnose(along, {
+        f"{what}: 'along' is the ink of the moved images itself, not its change: subtract the ink of "
+        "the decoded z (the baseline).": ink_of(moved),
+        f"{what}: 'along' ignores strength: move the codes by strength·vector.": ink_of(z + vector) - base,
+    }, LOOSE)):
+        raise AssertionError(mistake)
     assert_close(along, ink_of(moved) - base, f"{what}: along", **LOOSE,
                  hint="along[i] = measure(decoder(z[i] + strength·vector)) − measure(decoder(z[i])).")
     rows = torch.cat([x.reshape(len(x), -1) for x in log["inputs"]])
@@ -715,16 +725,19 @@ def project_2d_pca(student, harness):
         raw = latents.double()
         _, _, vh = torch.linalg.svd(raw, full_matrices=False)
         uncentred = raw @ vh[:2].T
-        if _close(_match_signs(points, uncentred), uncentred) or \
-                _close(_match_signs(points, uncentred - uncentred.mean(dim=0)), uncentred - uncentred.mean(dim=0)):
-            raise AssertionError(f"{what}: the principal components were taken from latents that were not "
-                                 "centred: subtract the mean code (latents.mean(dim=0)) first; otherwise "
-                                 "the first component points at the mean instead of along the spread.")
         rows = raw - raw.mean(dim=1, keepdim=True)
-        _, _, vh = torch.linalg.svd(rows, full_matrices=False)
-        if _close(_match_signs(points, rows @ vh[:2].T), rows @ vh[:2].T):
-            raise AssertionError(f"{what}: each code was centred on its own mean (the wrong axis, dim=1); "
-                                 "subtract the mean code over the samples, latents.mean(dim=0).")
+        _, _, vh_rows = torch.linalg.svd(rows, full_matrices=False)
+        not_centred = (f"{what}: the principal components were taken from latents that were not centred: "
+                       "subtract the mean code (latents.mean(dim=0)) first; otherwise the first component "
+                       "points at the mean instead of along the spread.")
+        # Components have no sign: each mistake's columns take the signs of the student's.
+        if mistake := diagnose(points, [
+            (not_centred, _match_signs(uncentred, points)),
+            (not_centred, _match_signs(uncentred - uncentred.mean(dim=0), points)),
+            (f"{what}: each code was centred on its own mean (the wrong axis, dim=1); subtract the mean "
+             "code over the samples, latents.mean(dim=0).", _match_signs(rows @ vh_rows[:2].T, points)),
+        ], LOOSE):
+            raise AssertionError(mistake)
         assert_close(_match_signs(points, expected), expected, what, **LOOSE,
                      hint="Expected (latents − mean) @ Vh[:2].T from the SVD of the centred latents "
                           "(up to the sign of each column).")

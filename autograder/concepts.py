@@ -18,7 +18,7 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Any, Callable
 
 from autograder.suite import graded
-from coursekit.testing import ANSWER_LETTERS, is_exception_of
+from coursekit.testing import expect_answer_form, is_exception_of, unanswered
 
 
 @dataclass(frozen=True)
@@ -86,16 +86,11 @@ def check_answer(student, questions: dict[str, Question], name: str, filename: s
     question = questions[name]
     value = _read_answer(student, name, filename)
     if value is None:
-        kind = "a number" if question.numeric else "one of the letters " + ", ".join(ANSWER_LETTERS)
-        raise AssertionError(f"{name} is not answered yet: it is still None. Replace None with {kind}.")
+        raise AssertionError(unanswered(name, question.numeric))
+    expect_answer_form(value, name, question.numeric)
     if question.numeric:
-        assert isinstance(value, (int, float)) and not isinstance(value, bool), (
-            f"{name} is a numeric question: the answer should be a number, not {value!r}.")
         assert abs(float(value) - float(question.answer)) <= question.tolerance, (
             f"{name}: {value!r} is not right. {question.explanation}")
         return
-    assert isinstance(value, str) and value.strip().upper() in ANSWER_LETTERS, (
-        f"{name} should be one of the letters {', '.join(ANSWER_LETTERS)} (a string such as \"A\"), "
-        f"but it is {value!r}.")
     assert value.strip().upper() == question.answer, (
         f"{name}: {value!r} is not the best answer. {question.explanation}")

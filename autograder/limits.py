@@ -16,6 +16,7 @@ import resource
 import sys
 
 from autograder.confine import PR_SET_NO_NEW_PRIVS, check_call, libc, prctl
+from autograder.threads import WORKER_THREADS
 
 PR_CAPBSET_DROP = 24
 _CAPSET_VERSION_3 = 0x20080522
@@ -89,9 +90,9 @@ def drop_privileges(uid: int | None) -> None:
 
 
 def clean_environment(home: str, tmp: str, repo_root: str) -> None:
-    """An empty environment (a fixed ``PATH``, ``HOME`` and ``TMPDIR``) and a ``sys.path``
-    without the repository."""
+    """An empty environment (a fixed ``PATH``, ``HOME`` and ``TMPDIR``, and the worker's thread
+    counts, :data:`autograder.threads.WORKER_THREADS`) and a ``sys.path`` without the repository."""
     os.environ.clear()
-    os.environ.update({"HOME": home, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
-                       "OMP_NUM_THREADS": "1", "TMPDIR": tmp})
+    os.environ.update({"HOME": home, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **WORKER_THREADS,
+                       "TMPDIR": tmp})
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != repo_root]

@@ -226,19 +226,37 @@ ANSWER_LETTERS = ("A", "B", "C", "D")
 
 
 # What a failing stub says: an unwritten function (NotImplementedError "Task N.M: ... is not
-# implemented yet") or an unanswered concept question (``Q1 = None``).
-STUB_PHRASES = ("is not implemented yet", "is not answered yet")
+# implemented yet") or an unanswered concept question (``Q1 = None``, see :func:`unanswered`).
+UNANSWERED_PHRASE = "is not answered yet"
+STUB_PHRASES = ("is not implemented yet", UNANSWERED_PHRASE)
 
 
-def expect_letter_answer(student: Any, name: str, filename: str) -> str:
-    """Check that the concept question ``name`` of ``filename`` is answered with one of
-    :data:`ANSWER_LETTERS` (not whether it is right: the hidden tests judge that)."""
-    assert hasattr(student, name), f"{name} is missing from {filename}: keep the line `{name} = ...`."
-    value = getattr(student, name)
-    if value is None:  # the starter's placeholder: a stub, reported as one line like the others
-        raise NotImplementedError(
-            f"{name} is not answered yet: replace None with one of the letters {', '.join(ANSWER_LETTERS)}.")
+def unanswered(name: str, numeric: bool = False) -> str:
+    """What the concept question ``name`` says while it holds the starter's ``None``: in the
+    public tests and in the grader's feedback alike."""
+    kind = "a number" if numeric else "one of the letters " + ", ".join(ANSWER_LETTERS)
+    return f"{name} {UNANSWERED_PHRASE}: replace None with {kind}."
+
+
+def expect_answer_form(value: Any, name: str, numeric: bool = False) -> None:
+    """Check that ``value``, the answer given to the concept question ``name`` (not None), has
+    the form of an answer: a number for a numeric question, else one of :data:`ANSWER_LETTERS`."""
+    if numeric:
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), (
+            f"{name} is a numeric question: the answer should be a number, not {value!r}.")
+        return
     assert isinstance(value, str) and value.strip().upper() in ANSWER_LETTERS, (
         f"{name} should be one of the letters {', '.join(ANSWER_LETTERS)} (a string such as \"A\"), "
         f"but it is {value!r}.")
-    return value.strip().upper()
+
+
+def expect_answer(student: Any, name: str, filename: str, numeric: bool = False) -> Any:
+    """Check that the concept question ``name`` of ``filename`` is answered, in the form of an
+    answer (not whether it is right: the hidden tests judge that); return the answer, a letter
+    in capitals or a number."""
+    assert hasattr(student, name), f"{name} is missing from {filename}: keep the line `{name} = ...`."
+    value = getattr(student, name)
+    if value is None:  # the starter's placeholder: a stub, reported as one line like the others
+        raise NotImplementedError(unanswered(name, numeric))
+    expect_answer_form(value, name, numeric)
+    return value if numeric else value.strip().upper()

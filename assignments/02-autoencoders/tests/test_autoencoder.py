@@ -10,7 +10,7 @@ import math
 import pytest
 import torch
 
-from coursekit.testing import (EXACT, LOOSE, assert_close, expect_letter_answer, expect_scalar,
+from coursekit.testing import (EXACT, LOOSE, assert_close, expect_answer, expect_scalar,
                                expect_tensor, task)
 
 IMAGE = (1, 28, 28)
@@ -190,4 +190,4 @@ def test_pca_reconstruct_is_exact_on_a_line(student):
 @task("2.9")
 @pytest.mark.parametrize("name", ["Q1", "Q2", "Q3"])
 def test_concept_answer_is_a_letter(student, name):
-    expect_letter_answer(student, name, "autoencoder.py")
+    expect_answer(student, name, "autoencoder.py")

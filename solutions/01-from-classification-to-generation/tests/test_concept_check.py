@@ -7,31 +7,16 @@ hidden tests check the answers, and explain the idea behind any answer they mark
 import pytest
 import torch
 
-from coursekit.testing import expect_tensor, task
+from coursekit.testing import expect_answer, expect_tensor, task
 
-LETTERS = ("A", "B", "C", "D")
-NUMERIC = "a number"
-# Each question and the kind of answer it takes.
-QUESTIONS = {"Q1": LETTERS, "Q2": LETTERS, "Q3": LETTERS, "Q4": NUMERIC, "Q5": NUMERIC,
-             "Q6": LETTERS, "Q7": LETTERS, "Q8": LETTERS, "Q9": LETTERS, "Q10": LETTERS}
+QUESTIONS = [f"Q{n}" for n in range(1, 11)]
+NUMERIC = {"Q4", "Q5"}   # answered with a number; the others with a letter
 
 
 @task("1.1")
-@pytest.mark.parametrize("name", list(QUESTIONS))
+@pytest.mark.parametrize("name", QUESTIONS)
 def test_answer_is_well_formed(student, name):
-    assert hasattr(student, name), f"{name} is missing from concept_check.py: keep the line `{name} = ...`."
-    value = getattr(student, name)
-    kind = QUESTIONS[name]
-    assert value is not None, (
-        f"{name} is not answered yet: replace None with "
-        + ("a number." if kind == NUMERIC else "one of the letters " + ", ".join(LETTERS) + "."))
-    if kind == NUMERIC:
-        assert isinstance(value, (int, float)) and not isinstance(value, bool), (
-            f"{name} is a numeric question: the answer should be a number, not {value!r}.")
-    else:
-        assert isinstance(value, str) and value.strip().upper() in LETTERS, (
-            f"{name} should be one of the letters {', '.join(LETTERS)} (a string such as \"A\"), "
-            f"but it is {value!r}.")
+    expect_answer(student, name, "concept_check.py", numeric=name in NUMERIC)
 
 
 @task("1.2")

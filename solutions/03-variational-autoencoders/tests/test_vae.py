@@ -10,7 +10,7 @@ import math
 import pytest
 import torch
 
-from coursekit.testing import (EXACT, LOOSE, assert_close, expect_letter_answer, expect_scalar,
+from coursekit.testing import (EXACT, LOOSE, assert_close, expect_answer, expect_scalar,
                                expect_tensor, task)
 
 
@@ -184,4 +184,4 @@ def test_importance_log_px_is_exact_when_every_weight_is_p_of_x(student):
 @task("3.9")
 @pytest.mark.parametrize("name", ["Q1", "Q2", "Q3"])
 def test_concept_answer_is_a_letter(student, name):
-    expect_letter_answer(student, name, "vae.py")
+    expect_answer(student, name, "vae.py")

@@ -9,7 +9,7 @@ import torch
 from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
 from coursekit.attributes import ink
-from coursekit.testing import (EXACT, LOOSE, assert_close, expect_letter_answer, expect_tensor, raises,
+from coursekit.testing import (EXACT, LOOSE, assert_close, expect_answer, expect_tensor, raises,
                                task)
 
 
@@ -137,4 +137,4 @@ def test_project_2d_shapes(student, harness):
 @task("4.11")
 @pytest.mark.parametrize("name", ["Q1", "Q2", "Q3", "Q4"])
 def test_concept_answer_is_a_letter(student, name):
-    expect_letter_answer(student, name, "latent.py")  # which letter is right, the grader checks
+    expect_answer(student, name, "latent.py")  # which letter is right, the grader checks

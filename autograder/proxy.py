@@ -137,6 +137,7 @@ class WorkerClient:
         # Results that several tests of a lesson share (see autograder.suite.shared); they die
         # with this worker, so a replacement worker starts from nothing.
         self.shared: dict[str, tuple[bool, Any]] = {}
+        self._seed: int | None = None  # sent with the next request (see seed)
 
     def remaining(self) -> float:
         if self.deadline == float("inf"):
@@ -145,6 +146,8 @@ class WorkerClient:
 
     def request(self, request: dict[str, Any]) -> Any:
         request_id = secrets.randbits(62)
+        if self._seed is not None:
+            request, self._seed = {**request, "seed": self._seed}, None
         arrays: list[np.ndarray] = []
         body = protocol.encode({**request, "id": request_id}, arrays, self._ref_of)
         with waiting_for_worker():  # other threads may check their results meanwhile
@@ -191,7 +194,9 @@ class WorkerClient:
         self.request({"op": "import", "path": path, "module": module_name})
 
     def seed(self, seed: int) -> None:
-        self.request({"op": "seed", "seed": seed})
+        """Seed the worker's global generators before the next request runs (it carries the
+        seed: no round trip of its own; a test that never reaches the worker needs none)."""
+        self._seed = seed
 
     def student(self) -> "RemoteObject":
         return RemoteObject(self, STUDENT_ID, "module")

@@ -1,7 +1,9 @@
 """The request loop that runs inside the untrusted worker, next to the student's module.
 
-It holds the objects the student's code creates and answers four requests from the grader:
-``import`` (load the student's file), ``getattr``, ``call`` and ``seed``. Object 0 is the
+It holds the objects the student's code creates and answers three requests from the grader:
+``import`` (load the student's file), ``getattr`` and ``call``. A request may also carry a
+``seed``: the global generators are seeded with it before the request runs (the grader seeds
+each test this way, with no round trip of its own). Object 0 is the
 student's module, object 1 is :mod:`coursekit.harness`. Everything it answers goes through
 :mod:`autograder.protocol`, and the grader validates it again on arrival: nothing this loop
 says is trusted, since the student's code shares its process.
@@ -102,13 +104,12 @@ class WorkerServer:
             return protocol.pack({"id": request_id, "error": describe_exception(exc)}, [])
 
     def _dispatch(self, request: dict[str, Any]) -> Any:
+        if "seed" in request:
+            coursekit.harness.seed_everything(int(request["seed"]))
         op = request["op"]
         if op == "import":
             module = import_student_module(request["path"], request["module"])
             self.objects[STUDENT_ID] = module
-            return None
-        if op == "seed":
-            coursekit.harness.seed_everything(int(request["seed"]))
             return None
         target = self._lookup(request["target"])
         if op == "getattr":

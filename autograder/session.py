@@ -99,6 +99,9 @@ def _prepare(lessons: tuple[Lesson, ...]) -> None:
 
     prepare_suites(lessons)
     warm_up_comparisons()
+    # The first torch.optim optimizer of a process imports torch._dynamo (a second of one core):
+    # the trusted side's is a replayed epoch (autograder.suites.crosscheck), inside a test's turn.
+    import torch._dynamo  # noqa: F401
 
 
 class GradingSession:

@@ -368,13 +368,13 @@ def train_epoch_steps_and_resets(student, harness):
     g = torch.Generator().manual_seed(2)
     weights = {"weight": 0.9 * torch.eye(D) + 0.001 * torch.randn(D, D, generator=g),
                "bias": torch.full((D,), 0.02)}
-    lr = 1e-4
+    lr, batch = 1e-4, 16  # small batches: the replay's cost is in the 784 × 784 products
     known = harness.linear(weights["weight"], weights["bias"], IMAGE)
-    _train_epoch(student, known, harness.loader(images[:320], batch_size=64), harness.adam(known, lr=lr))
+    _train_epoch(student, known, harness.loader(images[:5 * batch], batch_size=batch), harness.adam(known, lr=lr))
     replayed = replay_adam_epoch(
         weights, _linear_outputs,
         lambda outputs, x: harness.gradients(student.reconstruction_loss, outputs[0], x)[:1],
-        [images[i:i + 64] for i in range(0, 320, 64)], lr)
+        [images[i:i + batch] for i in range(0, 5 * batch, batch)], lr)
     probe = torch.rand(6, *IMAGE)
     expect_replayed(harness.run(known, probe), _linear_outputs(replayed, probe)[0],
                     _linear_outputs(weights, probe)[0],

@@ -752,10 +752,11 @@ def project_2d_pca(student, harness):
 # A nonlinear map must keep neighbourhoods: NEIGHBOR_CLUSTERS clusters of CLUSTER_SIZE codes in
 # MAP_DIM dimensions, and scikit-learn's trustworthiness (do a point's MAP_NEIGHBORS nearest
 # neighbours in the map come from near it in the latent space?) of at least TRUST_BAR. t-SNE and
-# UMAP (the reference and the alternatives) score 0.97 to 0.99 here, random points about 0.5. On such
-# well-separated clusters PCA keeps neighbourhoods too (0.92 to 0.97): the test asks for a map
-# that keeps neighbourhoods, not for proof of the algorithm used.
-NEIGHBOR_CLUSTERS, CLUSTER_SIZE, MAP_DIM, MAP_NEIGHBORS, TRUST_BAR = 6, 15, 10, 5, 0.9
+# UMAP (the reference and the alternatives, 15 seeds) score 0.96 to 0.99 here, random points about
+# 0.5. On such well-separated clusters PCA keeps neighbourhoods too (0.90 to 0.97): the test asks
+# for a map that keeps neighbourhoods, not for proof of the algorithm used. Four clusters (60
+# codes) tell these apart as well as six did, at two thirds of the student's t-SNE time.
+NEIGHBOR_CLUSTERS, CLUSTER_SIZE, MAP_DIM, MAP_NEIGHBORS, TRUST_BAR = 4, 15, 10, 5, 0.9
 # Wall-clock seconds for the UMAP test: its first call in a process compiles umap-learn's numba
 # code (about 10 s of one core, more on a busy grader).
 UMAP_TIMEOUT = 60.0

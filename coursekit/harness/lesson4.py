@@ -90,4 +90,4 @@ def warm_fork_server() -> None:
         umap.UMAP(n_components=2, random_state=0, n_jobs=1).fit_transform(clusters)
     finally:
         for function in _umap_dispatchers():
-            function._cache.disable()  # no public switch: Dispatcher keeps its cache here
+            function._cache.disable()  # no public switch: the dispatcher keeps its cache here

@@ -16,6 +16,7 @@ hostile reply costs only its own submission.
 
 from __future__ import annotations
 
+import random
 import secrets
 import select
 import socket
@@ -23,6 +24,7 @@ import time
 from typing import Any, Callable
 
 import numpy as np
+import torch
 
 from autograder import protocol
 from autograder.protocol import HARNESS_ID, STUDENT_ID
@@ -64,6 +66,10 @@ class InProcessTransport(Transport):
     """Serves requests with a :class:`WorkerServer` in this process (development and unit tests only).
 
     It gives the same values, copies and handles as a real worker but no isolation at all.
+    Like a worker process, it keeps global random generators of its own (torch's CPU one,
+    numpy's, Python's), swapped in for each request: the trusted side restores its generator
+    after every exchange (:func:`autograder.turns.waiting_for_worker`), which would otherwise
+    undo the student's draws, so two calls of a correct sampler would return the same values.
     """
 
     def __init__(self) -> None:
@@ -71,13 +77,32 @@ class InProcessTransport(Transport):
         # which the grading process itself never needs.
         from autograder.worker import WorkerServer
         self.server = WorkerServer()
+        self._generators = _global_generators()
 
     def exchange(self, frame: bytes, timeout: float) -> tuple[bytes, bytes]:
         header_len, payload_len = protocol.FRAME_PREFIX.unpack(frame[: protocol.FRAME_PREFIX.size])
         start = protocol.FRAME_PREFIX.size
-        response = self.server.handle(frame[start:start + header_len], frame[start + header_len:])
+        ours = _global_generators()
+        _restore_generators(self._generators)
+        try:
+            response = self.server.handle(frame[start:start + header_len], frame[start + header_len:])
+        finally:
+            self._generators = _global_generators()
+            _restore_generators(ours)
         header_len, payload_len = protocol.FRAME_PREFIX.unpack(response[: protocol.FRAME_PREFIX.size])
         return (response[start:start + header_len], response[start + header_len:])
+
+
+def _global_generators() -> tuple[Any, ...]:
+    """The states of this process's global random generators (torch CPU, numpy, Python)."""
+    return torch.get_rng_state(), np.random.get_state(), random.getstate()
+
+
+def _restore_generators(states: tuple[Any, ...]) -> None:
+    torch_state, numpy_state, python_state = states
+    torch.set_rng_state(torch_state)
+    np.random.set_state(numpy_state)
+    random.setstate(python_state)
 
 
 class SocketTransport(Transport):

@@ -31,6 +31,20 @@ def test_a_test_keeps_its_stream_while_the_worker_reseeds_torch():
     assert torch.equal(torch.cat([first, second]), stream(0, 8))
 
 
+def test_an_in_process_worker_keeps_its_own_stream_between_requests():
+    """As in a worker process, the student's draws go on from call to call (the turn restores
+    the trusted side's generator after each exchange, which must not rewind the worker's), and
+    the worker's seed does not move the trusted side's stream."""
+    client = WorkerClient(InProcessTransport())
+    torch_module = client.harness().torch
+    with take_turn(0):
+        client.seed(7)
+        first, second = torch_module.rand(3), torch_module.rand(3)
+        ours = torch.rand(4)
+    assert torch.equal(torch.cat([first, second]), stream(7, 6))
+    assert torch.equal(ours, stream(0, 4))
+
+
 class _SlowTransport(InProcessTransport):
     """Holds every exchange until ``release`` is set, announcing it through ``inside``."""
 

@@ -52,14 +52,15 @@ def sweep_secret(index: int) -> bytes:
 
 
 def selected_tests(lesson: Lesson, substring: str, skip_slow: bool) -> list[GradedTest]:
-    """The lesson's graded tests whose name or id contains ``substring`` (all for ""), or whose
-    task it is (``"3.7"``), less the
+    """The lesson's graded tests whose name or id contains one of the comma-separated parts of
+    ``substring`` (all for ""), or whose task one is (``"3.7"``), less the
     slow ones (those the suite gives more than the default time) when ``skip_slow``."""
     tests = load_suite(lesson)
     if skip_slow:
         tests = [t for t in tests if t.timeout <= DEFAULT_TEST_TIMEOUT]
-    needle = substring.lower()
-    return [t for t in tests if needle in t.name.lower() or needle in t.id.lower() or needle == t.task]
+    needles = [part.strip().lower() for part in substring.split(",")]
+    return [t for t in tests if any(needle in t.name.lower() or needle in t.id.lower() or needle == t.task
+                                    for needle in needles)]
 
 
 def sweep_file(lesson: Lesson, file: Path, tests: list[GradedTest], n: int, first: int) -> None:
@@ -109,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="sweep each correct alternative tests/alternatives/lessonN_*.py instead")
     parser.add_argument("-n", type=int, default=100, help="number of seeds (default 100)")
     parser.add_argument("--first", type=int, default=0, help="index of the first secret (default 0)")
-    parser.add_argument("--tests", default="", help="only tests whose name or id contains this, or of this task")
+    parser.add_argument("--tests", default="", help="only tests whose name or id contains one of these comma-separated words, "
+                             "or of one of these tasks (e.g. slerp,3.7)")
     parser.add_argument("--skip-slow", action="store_true",
                         help="skip the tests with more than the default time (training, UMAP, ...)")
     args = parser.parse_args(argv)

@@ -66,7 +66,7 @@ class OwnedFolder:
         except BaseException:
             shutil.rmtree(self.path, ignore_errors=True)
             raise
-        self._removal = weakref.finalize(self, _remove, str(self.path), lock)
+        self._removal = weakref.finalize(self, _remove, str(self.path), lock, os.getpid())
         _live[str(self.path)] = self._removal
 
     def remove(self) -> None:
@@ -89,8 +89,10 @@ def _lock(folder: Path) -> int | None:
     return fd
 
 
-def _remove(path: str, lock: int | None) -> None:
+def _remove(path: str, lock: int | None, owner: int) -> None:
     _live.pop(path, None)
+    if os.getpid() != owner:  # a forked child exiting (or signalled) leaves its parent's folders
+        return
     try:
         _empty_then_remove(path)
     finally:

@@ -115,3 +115,14 @@ def test_folders_of_live_owners_others_and_older_versions_are_left_alone(tmp: Pa
     finally:
         owner.kill()
         owner.wait()
+
+
+def test_a_forked_child_leaves_its_parents_folders_alone(tmp: Path) -> None:
+    folder = scratch.OwnedFolder(PREFIX)
+    child = os.fork()
+    if child == 0:  # what a forked helper inherits: the registry, the handlers, the exit hooks
+        scratch.remove_all()
+        os._exit(0 if folder.path.exists() else 1)
+    assert os.waitpid(child, 0)[1] == 0 and folder.path.exists()
+    folder.remove()
+    assert not folder.path.exists()

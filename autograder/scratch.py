@@ -25,6 +25,10 @@ file, whoever looks at it. Why not a pid file checked with ``os.kill(pid, 0)``: 
 The lock file appears under its name only once locked (written under another name, locked,
 renamed), so a folder being made is never taken for a dead one; a folder without it (made by
 an older version, or on a file system without locks) is never removed by anyone but its owner.
+Why not :class:`tempfile.TemporaryDirectory`: it gives the first two (with its own
+:class:`weakref.finalize`) but nothing by which another process can tell a dead owner's folder
+from a live one's. A forked child inherits the registry, the handlers and the exit hooks, but
+never removes its parent's folders.
 """
 
 from __future__ import annotations

@@ -30,7 +30,9 @@ MEAN_TOL = 0.08          # in units of sigma
 STD_REL_TOL = 0.05       # relative
 TAIL_LOW, TAIL_HIGH = 0.040, 0.060  # share of |N(0, 1)| draws above 1.96 (0.05 exactly)
 CORR_TOL = 0.05          # |correlation| between the noise of two latent dims
-PRIOR_DRAWS = 2_000      # VAE.sample: fewer draws (each one is decoded), looser bounds
+# VAE.sample: few draws (each one is decoded), judged on all PRIOR_DRAWS·PRIOR_LATENT numbers
+# together (standard errors 0.016 for the mean, 0.011 for the std: each bound is over 7 of them).
+PRIOR_DRAWS, PRIOR_LATENT = 500, 8
 PRIOR_MEAN_TOL = 0.12
 PRIOR_STD_TOL = 0.10
 POSTERIOR_STD_RANGE = (0.85, 1.15)  # std of (z - mu) / sigma over the decoder's inputs
@@ -509,7 +511,7 @@ def vae_forward_decodes_a_sample(student, harness):
 
 @graded(points=1, task="3.6", name="VAE.sample decodes z drawn from the prior N(0, I)")
 def vae_sample_from_prior(student, harness):
-    latent_dim = 4
+    latent_dim = PRIOR_LATENT
     vae = student.VAE(latent_dim)
     rec = harness.lesson3.record_submodule(vae, "decoder")
     images = vae.sample(PRIOR_DRAWS)
@@ -525,13 +527,13 @@ def vae_sample_from_prior(student, harness):
     _expect_decoded(harness, vae, inputs, images, f"the images of VAE.sample({PRIOR_DRAWS})",
                     "VAE.sample must return self.decoder(z) for the z it draws, "
                     "z = torch.randn(n, latent_dim).")
-    mean, std = z.mean(dim=0), z.std(dim=0)
-    shown = (f"the decoded z have per-dim mean {[round(v, 2) for v in mean.tolist()]} and std "
-             f"{[round(v, 2) for v in std.tolist()]} (expected 0 and 1)")
-    if bool(((mean - 0.5).abs() < PRIOR_MEAN_TOL).all()) and bool((std < 0.4).all()):
+    mean, std = float(z.mean()), float(z.std())
+    shown = (f"the {z.numel()} numbers of the decoded z have mean {mean:.2f} and std {std:.2f} "
+             "(expected 0 and 1)")
+    if abs(mean - 0.5) < PRIOR_MEAN_TOL and std < 0.4:
         raise AssertionError(f"VAE.sample does not draw from the prior N(0, I): {shown}. That is "
                              "uniform noise (torch.rand); use torch.randn(n, latent_dim).")
-    assert bool((mean.abs() < PRIOR_MEAN_TOL).all()) and bool(((std - 1).abs() < PRIOR_STD_TOL).all()), (
+    assert abs(mean) < PRIOR_MEAN_TOL and abs(std - 1) < PRIOR_STD_TOL, (
         f"VAE.sample does not draw z from the prior N(0, I): {shown}. Generation decodes "
         "z = torch.randn(n, latent_dim), neither uniform noise (torch.rand) nor a scaled or shifted one.")
     tail = float((z.abs() > 1.96).float().mean())
@@ -760,20 +762,23 @@ def training_reaches_elbo_bar(student, harness):
 # log p(x) = log ∫ p(x|z0) N(z0; 0, 1) dz0 is a 1-D integral, done here on a fine grid in float64.
 # q(z|x) is the true posterior on z0, shifted and widened (so the ELBO sits about a nat below
 # log p(x)), and fixed Gaussians on the other dims, which the decoder ignores: there the weight
-# is p(z)/q(z) alone, so a missing term of it shows. Measured with the reference over 12 seeds
-# (48 images): the gap log p(x) − ELBO is 0.70 nats; the estimate with K = 500 (mean of 4 runs)
-# is within 0.08 nats of log p(x) (standard error about 0.025); with K = 1 the mean over 500 runs
-# and the 4 images is within 0.05 of the mean ELBO (standard error about 0.03).
+# is p(z)/q(z) alone, so a missing term of it shows. Every q is wider than the density it stands
+# in for, so the weights are bounded: with a q narrower than the prior on z1 (sd 0.85), rare
+# heavy weights put the reference's estimate more than 0.15 nats off in 1 of ~300 cases.
+# Measured with the reference over 2,000 seeds (8,000 images): the gap log p(x) − ELBO is 0.70
+# nats (0.695 at least); the estimate with K = 1,000 is within 0.11 nats of log p(x) (99 % within
+# 0.09); with K = 1 the mean over 500 runs and the 4 images is within 0.10 of the mean ELBO
+# (300 seeds; 99 % within 0.085).
 EXACT_IMAGES = 4
 EXACT_LATENT = 3
 EXACT_DECODER_SCALE = 0.15
 EXACT_GRID = torch.linspace(-10.0, 10.0, 1_001, dtype=torch.float64)   # step 0.02: ~20 points per posterior sd
 # (the sum agrees with a 4,001-point grid to 1e-9 nats: the integrand is a smooth bump)
 EXACT_SHIFT, EXACT_WIDEN = 0.8, 2.0          # q on z0: posterior mean + 0.8 sd, variance × 2
-EXACT_OTHER_DIMS = ((0.4, 0.85), (-0.3, 1.3))  # (mean, sd) of q on z1, z2
-IS_SAMPLES, IS_RUNS = 500, 4                 # K and repeats for the log p(x) check
-IS_TOL = 0.15                                # nats
-ELBO_RUNS, ELBO_TOL = 500, 0.15              # K = 1: repeats; tolerance on the mean over images (nats)
+EXACT_OTHER_DIMS = ((0.4, 1.15), (-0.3, 1.3))  # (mean, sd) of q on z1, z2: both wider than N(0, 1)
+IS_SAMPLES = 1_000                           # K for the log p(x) check
+IS_TOL = 0.2                                 # nats: the ELBO is 0.7 below, log p(x) + log K 6.9 above
+ELBO_RUNS, ELBO_TOL = 500, 0.2               # K = 1: repeats; tolerance on the mean over images (nats)
 
 
 def _log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -835,10 +840,10 @@ def _exact_model() -> dict:
 @shared
 def _exact_case(student, harness) -> tuple[dict, torch.Tensor]:
     """The exact model (:func:`_exact_model`) and the student's estimate on it with k =
-    IS_SAMPLES, averaged over IS_RUNS repeats: (B,) float64. Both 3.8 tests on the exact model
-    judge the same estimate, so the worker computes it once."""
+    IS_SAMPLES: (B,) float64. Both 3.8 tests on the exact model judge the same estimate, so the
+    worker computes it once."""
     exact = _exact_model()
-    return exact, _estimates(student, harness, exact, IS_SAMPLES, IS_RUNS).mean(dim=0)
+    return exact, _estimates(student, harness, exact, IS_SAMPLES, 1)[0]
 
 
 def _estimates(student, harness, exact: dict, k: int, runs: int) -> torch.Tensor:
@@ -894,7 +899,7 @@ def importance_log_px_exact(student, harness):
         return
     report = (f"On a model whose log p(x) is known exactly ({_rounded(log_px)} nats for 4 images; "
               f"their ELBO is {_rounded(elbo)}), importance_log_px with k = {IS_SAMPLES} returned "
-              f"{_rounded(value)} on average.")
+              f"{_rounded(value)}.")
     if float((value - elbo).abs().max()) <= IS_TOL:
         cause = ("That is the ELBO: you averaged the log-weights (mean of log w) instead of taking the "
                  "log of the mean weight, logsumexp(log w) − log k. By Jensen, the mean of log w is "

@@ -21,7 +21,6 @@ result), else from a fresh random secret (:mod:`autograder.seeds`).
 from __future__ import annotations
 
 import re
-import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -115,6 +114,7 @@ def _grade(config: pytest.Config, lesson: Lesson, tests: list[GradedTest]) -> An
     from autograder.grade import DEFAULT_LESSON_TIMEOUT, hidden_paths
     from autograder.runner import grade_lesson
     from autograder.sandbox import Limits, Sandbox
+    from autograder.scratch import OwnedFolder
     from autograder.seeds import course_secret
     from autograder.submission import OpenedSubmission, SubmissionError, locate
 
@@ -125,7 +125,9 @@ def _grade(config: pytest.Config, lesson: Lesson, tests: list[GradedTest]) -> An
     submission = Path(option).resolve()
     timeout = config.getoption("lesson_timeout") or DEFAULT_LESSON_TIMEOUT
     with ExitStack() as stack:
-        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gf-pytest-")))
+        folder = OwnedFolder("gf-pytest-")
+        stack.callback(folder.remove)
+        scratch = folder.path
         try:
             root = stack.enter_context(OpenedSubmission(submission, scratch))
         except SubmissionError as exc:

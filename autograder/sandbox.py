@@ -40,6 +40,7 @@ from typing import Iterable
 
 from autograder import bwrap, confine, landlock, protocol
 from autograder.proxy import SocketTransport, WorkerClient
+from autograder.scratch import OwnedFolder
 from autograder.threads import WORKER_THREADS
 from autograder.turns import uncounted
 
@@ -143,8 +144,8 @@ class Sandbox:
         self.is_root = os.geteuid() == 0
         hidden = [Path(p) for p in self.hidden_paths] + [REPO_ROOT / p for p in ALWAYS_HIDDEN]
         self.hidden_paths = sorted({os.path.realpath(p) for p in hidden if p.exists()})
-        self._base = Path(tempfile.mkdtemp(prefix="gf-workers-"))
-        os.chmod(self._base, 0o711 if self.is_root else 0o700)
+        self._folder = OwnedFolder("gf-workers-")
+        self._base = self._folder.path
         self._process: subprocess.Popen[bytes] | None = None
         self.namespaces = False
         self.landlock = 0
@@ -152,9 +153,10 @@ class Sandbox:
         self.in_bwrap = False
         self.unavailable_reason = ""
         try:
+            os.chmod(self._base, 0o711 if self.is_root else 0o700)
             self._start()
         except BaseException:
-            shutil.rmtree(self._base, ignore_errors=True)
+            self._folder.remove()
             raise
         self.protections = ["separate-process", "resource-limits", "process-limit",
                             "wall-clock-kill", "empty-environment", "private-working-copy",
@@ -377,7 +379,7 @@ class Sandbox:
         try:
             self._stop_zygote()
         finally:
-            shutil.rmtree(self._base, ignore_errors=True)
+            self._folder.remove()
 
     def __enter__(self) -> "Sandbox":
         return self

@@ -7,15 +7,14 @@ threads over it; on a cluster every Dask worker opens its own (:mod:`autograder.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from autograder.lessons import Lesson
 from autograder.report import SubmissionResult
+from autograder.scratch import OwnedFolder
 
 if TYPE_CHECKING:
     from autograder.grade import Planned
@@ -124,7 +123,8 @@ class GradingSession:
         # starts, not during the first submission's tests (whose time would pay for it).
         preparing = threading.Thread(target=_prepare, args=(lessons,), daemon=True)
         preparing.start()
-        self.unpacked = Path(tempfile.mkdtemp(prefix="gf-unpacked-"))  # zips, hidden from workers too
+        self._unpacked = OwnedFolder("gf-unpacked-")
+        self.unpacked = self._unpacked.path  # zips, hidden from workers too
         try:
             self.sandbox = Sandbox(limits=Limits(), hidden_paths=list(hidden) + [self.unpacked],
                                    warm_lessons=tuple(lesson.number for lesson in lessons))
@@ -164,7 +164,7 @@ class GradingSession:
     def _release(self) -> None:
         import torch
         torch.set_num_threads(self._torch_threads)
-        shutil.rmtree(self.unpacked, ignore_errors=True)
+        self._unpacked.remove()
 
     def __enter__(self) -> "GradingSession":
         return self

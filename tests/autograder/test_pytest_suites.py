@@ -4,8 +4,10 @@ graded in the sandbox by the same runner as a bulk run (one subprocess per submi
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -46,3 +48,28 @@ def test_the_suites_folder_collects_every_lesson_and_needs_a_submission():
     assert "--submission DIR_OR_ZIP is required" in run.stdout + run.stderr
     every_test = sum(len(load_suite(lesson)) for lesson in LESSONS)
     assert f"{every_test - 1} deselected" in run.stdout, run.stdout
+
+
+def test_a_run_stopped_by_sigterm_leaves_no_folder_behind(tmp_path):
+    """pytest leaves SIGTERM at its default: the grading folders still go before it dies."""
+    from tests.helpers import reference_source, write_submission
+    submission = write_submission(tmp_path / "subs", "slow", {1: "import time\ntime.sleep(60)\n"
+                                                                 + reference_source(1)})
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "TMPDIR": str(tmp)}
+    run = subprocess.Popen([sys.executable, "-m", "pytest", "autograder/suites/lesson1.py", "--submission",
+                            str(submission), "-k", SELECTED], cwd=REPO_ROOT, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp.glob("gf-workers-*/w-*")):  # a worker is importing the slow file
+            assert run.poll() is None and time.monotonic() < deadline, "no worker started"
+            time.sleep(0.1)
+        assert sorted(p.name.rsplit("-", 1)[0] for p in tmp.glob("gf-*")) == ["gf-pytest", "gf-workers"]
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=60) == -signal.SIGTERM
+        assert list(tmp.glob("gf-*")) == []
+    finally:
+        run.kill()
+        run.wait()

@@ -284,6 +284,48 @@ def test_workers_die_with_the_grader(probe_file: Path) -> None:
                 pass
 
 
+# A grader that starts a worker (its working copy now lies in the sandbox's folder), says so,
+# and waits to be stopped.
+STOPPED = """
+import sys, time
+from pathlib import Path
+from autograder.sandbox import Sandbox
+box = Sandbox(preload=False)
+worker = box.spawn(Path(sys.argv[1]))
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_grader_stopped_or_killed_leaves_no_folder_behind(tmp_path: Path, probe_file: Path) -> None:
+    """SIGTERM (``kill``, ``timeout``, Slurm) where nothing handles it: the folder goes, and the
+    grader still dies of the signal. SIGKILL: the folder stays until the next grader starts."""
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(REPO_ROOT)}
+
+    def grader(code: str = STOPPED) -> subprocess.Popen[str]:
+        process = subprocess.Popen([sys.executable, "-c", code, str(probe_file)], cwd=REPO_ROOT, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert process.stdout.readline() == "ready\n"
+        return process
+
+    def folders() -> list[str]:
+        return sorted(p.name.rsplit("-", 1)[0] for p in tmp_path.iterdir())
+
+    stopped = grader()
+    assert folders() == ["gf-workers"] and list(tmp_path.glob("gf-workers-*/w-*/probe.py"))
+    stopped.send_signal(signal.SIGTERM)
+    assert stopped.wait(timeout=30) == -signal.SIGTERM
+    assert folders() == []
+
+    killed = grader()
+    killed.kill()
+    killed.wait()
+    assert folders() == ["gf-workers"]
+    next_one = grader("from autograder.sandbox import Sandbox; Sandbox(preload=False).close(); print('ready')")
+    assert next_one.wait(timeout=30) == 0
+    assert folders() == []
+
+
 # --------------------------------------------------------------------------- with namespaces
 
 

@@ -63,10 +63,18 @@ class DaskProcesses:
         return Client(self.address, timeout="60s")
 
     def close(self) -> None:
-        for process in [*self.workers, self.scheduler]:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
+        """Stop the workers as a job scheduler would (SIGTERM: each closes its grading session),
+        then the scheduler; whatever does not end in time is killed."""
+        for group in (self.workers, [self.scheduler]):
+            for process in group:
+                if process.poll() is None:
+                    process.terminate()
+            for process in group:
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 @pytest.fixture
@@ -196,6 +204,33 @@ def test_a_lost_scheduler_ends_the_run_and_the_next_run_resumes(tmp_path, dask_p
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert f"{len(names) - len(finished)} to grade, {len(finished)} up to date" in resumed.stdout
     assert sorted(graded_lines(resumed.stdout)) == sorted(set(names) - set(finished))
+
+
+def test_a_dask_worker_process_stopped_by_sigterm_removes_its_folders(tmp_path, monkeypatch):
+    """A nanny's worker process (``--cluster local:N``, ``dask worker``, Slurm) leaves SIGTERM at
+    its default, and ``timeout``, ``scancel`` or ``kill`` of the group send it one: its grading
+    session's folders go with it."""
+    from distributed import Client, LocalCluster
+
+    from autograder.cluster import PLUGIN_NAME, SandboxPlugin
+    from autograder.grade import grading_code_hash
+    from autograder.lessons import lesson_by_number
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the worker process's temp folder
+    plugin = SandboxPlugin([1], [], grading_code_hash((lesson_by_number(1),)), b"secret")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        client.register_plugin(plugin, name=PLUGIN_NAME)
+        owned = sorted(p.name.rsplit("-", 1)[0] for p in tmp_path.glob("gf-*"))
+        assert owned == ["gf-unpacked", "gf-workers"]
+        folders = list(tmp_path.glob("gf-*"))
+        [pid] = client.run(os.getpid).values()
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:  # reaped by the nanny
+            time.sleep(0.1)
+        assert not os.path.exists(f"/proc/{pid}")
+        assert [p for p in folders if p.exists()] == []
 
 
 def test_the_slurm_job_script_runs_a_dask_worker_with_the_options_given():

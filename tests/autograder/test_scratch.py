@@ -17,8 +17,12 @@ from autograder.lessons import REPO_ROOT
 
 PREFIX = "gf-test-"
 # An owner: makes a folder with something in it, says where, then exits or waits to be stopped.
+# It starts with both stop signals at their default, whatever it inherited (under `nohup`, say,
+# SIGHUP arrives ignored, and an ignored signal is left alone).
 OWNER = f"""
 import signal, sys, time
+for stop in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(stop, signal.SIG_DFL)
 if sys.argv[1] == "own-handler":
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(5))
 from autograder.scratch import OwnedFolder

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatch
 from pathlib import Path
 
 from autograder import grade, samples
@@ -49,3 +50,9 @@ def failed_outputs(results: dict, lesson_number: int) -> str:
     """All feedback of the lesson's failed tests, joined (for message checks)."""
     return "\n".join(t["output"] for t in results["tests"]
                      if t["tags"][0] == f"lesson{lesson_number}" and t["status"] == "failed")
+
+
+def scratch_kinds(folder: Path, pattern: str = "gf-*") -> list[str]:
+    """The kinds of the scratch folders (``gf-workers``, ``gf-unpacked``, ...) in ``folder`` whose
+    names match ``pattern``, sorted: each name less its random suffix."""
+    return sorted(path.name.rsplit("-", 1)[0] for path in folder.iterdir() if fnmatch(path.name, pattern))

@@ -52,7 +52,7 @@ def test_the_suites_folder_collects_every_lesson_and_needs_a_submission():
 
 def test_a_run_stopped_by_sigterm_leaves_no_folder_behind(tmp_path):
     """pytest leaves SIGTERM at its default: the grading folders still go before it dies."""
-    from tests.helpers import reference_source, write_submission
+    from tests.helpers import reference_source, scratch_kinds, write_submission
     submission = write_submission(tmp_path / "subs", "slow", {1: "import time\ntime.sleep(60)\n"
                                                                  + reference_source(1)})
     tmp = tmp_path / "tmp"
@@ -66,7 +66,7 @@ def test_a_run_stopped_by_sigterm_leaves_no_folder_behind(tmp_path):
         while not list(tmp.glob("gf-workers-*/w-*")):  # a worker is importing the slow file
             assert run.poll() is None and time.monotonic() < deadline, "no worker started"
             time.sleep(0.1)
-        assert sorted(p.name.rsplit("-", 1)[0] for p in tmp.glob("gf-*")) == ["gf-pytest", "gf-workers"]
+        assert scratch_kinds(tmp) == ["gf-pytest", "gf-workers"]
         run.send_signal(signal.SIGTERM)
         assert run.wait(timeout=60) == -signal.SIGTERM
         assert list(tmp.glob("gf-*")) == []

@@ -22,6 +22,7 @@ from autograder.proxy import StudentError, WorkerLost
 from autograder.sandbox import REPO_ROOT, Limits, Sandbox
 from autograder.processes import children_of
 from autograder.threads import WORKER_THREADS
+from tests.helpers import scratch_kinds
 
 PROBE = '''
 def run(code):
@@ -309,7 +310,7 @@ def test_a_grader_stopped_or_killed_leaves_no_folder_behind(tmp_path: Path, prob
         return process
 
     def folders() -> list[str]:
-        return sorted(p.name.rsplit("-", 1)[0] for p in tmp_path.iterdir())
+        return scratch_kinds(tmp_path, "*")
 
     stopped = grader()
     assert folders() == ["gf-workers"] and list(tmp_path.glob("gf-workers-*/w-*/probe.py"))
